@@ -1,0 +1,66 @@
+"""costmodel: parameters, FLOPs, memory, roofline time and cost of decoder-only
+transformers on real hardware, each formula derived once in sympy.
+
+    >>> import costmodel as cm
+    >>> arch = cm.load_model("llama-2-7b")
+    >>> arch.n_params
+    6738415616
+    >>> cm.kv_cache_bytes(arch, tokens=1, dtype="fp16")
+    524288.0
+"""
+
+from .architecture import SUPPORTED_FAMILIES, Architecture
+from .catalog import (
+    Hardware,
+    hardware_table,
+    list_hardware,
+    list_models,
+    load_hardware,
+    load_model,
+    model_table,
+)
+from .dtypes import DTYPES, bytes_per_element
+from .quantities import (
+    activation_bytes,
+    arithmetic_intensity,
+    forward_flops,
+    kv_cache_bytes,
+    kv_cache_bytes_per_token,
+    memory_fit_table,
+    phase_roofline,
+    prefill_flops,
+    ridge_intensity,
+    roofline_time_s,
+    training_state_bytes,
+    weight_bytes,
+)
+from .symbols import notation_table
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Architecture",
+    "SUPPORTED_FAMILIES",
+    "Hardware",
+    "load_model",
+    "load_hardware",
+    "list_models",
+    "list_hardware",
+    "model_table",
+    "hardware_table",
+    "DTYPES",
+    "bytes_per_element",
+    "weight_bytes",
+    "kv_cache_bytes",
+    "kv_cache_bytes_per_token",
+    "activation_bytes",
+    "training_state_bytes",
+    "forward_flops",
+    "prefill_flops",
+    "roofline_time_s",
+    "arithmetic_intensity",
+    "ridge_intensity",
+    "phase_roofline",
+    "memory_fit_table",
+    "notation_table",
+]

@@ -1,0 +1,239 @@
+"""The catalogs in ``data/``: model configs and hardware, loaded and validated once.
+
+Paths are anchored to this file, not to the working directory, because the
+book executes each notebook in its own folder. Every row of every catalog
+carries ``source`` and ``retrieved``; an empty cell means no public source was
+found, never zero. Book section: ``sec_hardware``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from .architecture import Architecture
+from .dtypes import canonical_dtype
+
+__all__ = [
+    "DATA_DIR",
+    "Hardware",
+    "load_hardware",
+    "hardware_table",
+    "list_hardware",
+    "load_model",
+    "list_models",
+    "model_table",
+]
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+HARDWARE_CSV = DATA_DIR / "hardware.csv"
+MODELS_DIR = DATA_DIR / "models"
+MODELS_CSV = MODELS_DIR / "catalog.csv"
+
+#: dtype -> hardware.csv column with its dense peak
+PEAK_COLUMNS: dict[str, str] = {
+    "fp64": "peak_fp64_flop_per_s",
+    "fp32": "peak_fp32_flop_per_s",
+    "tf32": "peak_tf32_flop_per_s",
+    "bf16": "peak_bf16_flop_per_s",
+    "fp16": "peak_fp16_flop_per_s",
+    "fp8": "peak_fp8_flop_per_s",
+    "int8": "peak_int8_op_per_s",
+    "int4": "peak_int4_op_per_s",
+    "fp4": "peak_fp4_flop_per_s",
+}
+HARDWARE_CATEGORIES = (
+    "datacenter-gpu", "tpu", "accelerator", "workstation-gpu", "laptop", "phone", "embedded", "cpu-server",
+)
+
+
+def _suggest(value: str, choices: list[str], what: str, field_name: str, listing: str) -> ValueError:
+    close = difflib.get_close_matches(value.lower() if isinstance(value, str) else str(value), choices, n=5, cutoff=0.4)
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return ValueError(f"{field_name}={value!r} is not a known {what}{hint} (see costmodel.{listing}())")
+
+
+# ----------------------------------------------------------------------
+# Hardware
+# ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Hardware:
+    """One device of ``data/hardware.csv``: peaks, memory, bandwidth, power.
+
+    Peaks are dense (never the 2:4-sparse figure), in FLOP/s (OP/s for
+    integers). A missing value is ``nan`` and :meth:`peak_flops` refuses it.
+    """
+
+    id: str
+    name: str
+    vendor: str
+    category: str
+    peaks_flop_per_s: dict[str, float] = field(repr=False)
+    memory_bytes: float
+    memory_bandwidth_bytes_per_s: float
+    interconnect_bandwidth_bytes_per_s: float = math.nan
+    interconnect: str = ""
+    tdp_w: float = math.nan
+    source: str = ""
+    retrieved: str = ""
+    notes: str = field(default="", repr=False)
+
+    def peak_flops(self, dtype: str) -> float:
+        """Dense peak FLOP/s (OP/s for int8/int4) for ``dtype``.
+
+        Raises ``ValueError`` if the dtype is unknown or the device has no
+        published figure for it (the catalog leaves it empty; see its notes).
+        """
+        key = canonical_dtype(dtype)
+        v = self.peaks_flop_per_s.get(key, math.nan)
+        if not math.isfinite(v):
+            have = sorted(k for k, x in self.peaks_flop_per_s.items() if math.isfinite(x))
+            raise ValueError(
+                f"hardware {self.id!r} has no published dense peak for dtype={dtype!r}"
+                + (f"; it has {', '.join(have)}" if have else "; no compute peak is published for it")
+            )
+        return v
+
+    def has_peak(self, dtype: str) -> bool:
+        return math.isfinite(self.peaks_flop_per_s.get(canonical_dtype(dtype), math.nan))
+
+    @property
+    def memory_gib(self) -> float:
+        """Capacity in GiB (2**30 bytes), for display only."""
+        return self.memory_bytes / 2**30
+
+    def ridge_intensity(self, dtype: str = "bf16") -> float:
+        """FLOP per byte where compute and memory time are equal (peak/bandwidth)."""
+        return self.peak_flops(dtype) / self.memory_bandwidth_bytes_per_s
+
+
+def _float(row: pd.Series, col: str, hw_id: str) -> float:
+    v = row.get(col)
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return math.nan
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"data/hardware.csv: {hw_id}: column {col}={v!r} is not a number") from None
+    if not (x > 0 and math.isfinite(x)):
+        raise ValueError(f"data/hardware.csv: {hw_id}: column {col}={v!r} must be positive (leave unknown empty)")
+    return x
+
+
+@lru_cache(maxsize=None)
+def _hardware_frame() -> pd.DataFrame:
+    df = pd.read_csv(HARDWARE_CSV, dtype={"id": str, "source": str, "retrieved": str, "notes": str})
+    for col in ("id", "source", "retrieved"):
+        bad = df[df[col].isna() | (df[col].astype(str).str.strip() == "")]
+        if len(bad):
+            raise ValueError(f"data/hardware.csv: rows {bad.index.tolist()} have no {col}")
+    dup = df["id"][df["id"].duplicated()]
+    if len(dup):
+        raise ValueError(f"data/hardware.csv: duplicate ids {dup.tolist()}")
+    return df
+
+
+@lru_cache(maxsize=None)
+def _hardware_by_id() -> dict[str, Hardware]:
+    out = {}
+    for _, row in _hardware_frame().iterrows():
+        hid = row["id"]
+        if row["category"] not in HARDWARE_CATEGORIES:
+            raise ValueError(f"data/hardware.csv: {hid}: category={row['category']!r} not in {HARDWARE_CATEGORIES}")
+        mem = _float(row, "memory_bytes", hid)
+        bw = _float(row, "memory_bandwidth_bytes_per_s", hid)
+        if not math.isfinite(bw):
+            raise ValueError(f"data/hardware.csv: {hid}: memory_bandwidth_bytes_per_s is required")
+        out[hid] = Hardware(
+            id=hid,
+            name=str(row["name"]),
+            vendor=str(row["vendor"]),
+            category=str(row["category"]),
+            peaks_flop_per_s={k: _float(row, c, hid) for k, c in PEAK_COLUMNS.items()},
+            memory_bytes=mem,
+            memory_bandwidth_bytes_per_s=bw,
+            interconnect_bandwidth_bytes_per_s=_float(row, "interconnect_bandwidth_bytes_per_s", hid),
+            interconnect="" if pd.isna(row.get("interconnect")) else str(row["interconnect"]),
+            tdp_w=_float(row, "tdp_w", hid),
+            source=str(row["source"]),
+            retrieved=str(row["retrieved"]),
+            notes="" if pd.isna(row.get("notes")) else str(row["notes"]),
+        )
+    return out
+
+
+def list_hardware() -> list[str]:
+    """Ids of every device in the hardware catalog."""
+    return list(_hardware_by_id())
+
+
+def load_hardware(hardware_id: str) -> Hardware:
+    """The device ``hardware_id`` of ``data/hardware.csv`` (e.g. ``"h100-sxm"``).
+
+    An unknown id raises ``ValueError`` suggesting the closest ids.
+    """
+    table = _hardware_by_id()
+    if not isinstance(hardware_id, str) or hardware_id not in table:
+        key = hardware_id.strip().lower() if isinstance(hardware_id, str) else hardware_id
+        if key in table:
+            return table[key]
+        raise _suggest(hardware_id, list(table), "hardware id", "hardware_id", "list_hardware")
+    return table[hardware_id]
+
+
+def hardware_table() -> pd.DataFrame:
+    """The hardware catalog as a DataFrame (SI units, one row per device)."""
+    return _hardware_frame().copy()
+
+
+# ----------------------------------------------------------------------
+# Models
+# ----------------------------------------------------------------------
+@lru_cache(maxsize=None)
+def _model_frame() -> pd.DataFrame:
+    df = pd.read_csv(MODELS_CSV, dtype=str)
+    for col in ("id", "config_file", "config_source", "config_retrieved"):
+        bad = df[df[col].isna()]
+        if len(bad):
+            raise ValueError(f"data/models/catalog.csv: rows {bad.index.tolist()} have no {col}")
+    df["published_n_params"] = pd.to_numeric(df["published_n_params"]).astype("Int64")
+    return df
+
+
+def list_models() -> list[str]:
+    """Ids of every model in ``data/models/catalog.csv``."""
+    return _model_frame()["id"].tolist()
+
+
+@lru_cache(maxsize=None)
+def load_model(model_id: str) -> Architecture:
+    """The :class:`Architecture` of a catalog model (e.g. ``"llama-2-7b"``).
+
+    An unknown id raises ``ValueError`` suggesting the closest ids. For any
+    other model use ``Architecture.from_hf_config(path_or_dict)``.
+    """
+    df = _model_frame()
+    ids = df["id"].tolist()
+    if model_id not in ids:
+        raise _suggest(model_id, ids, "model id", "model_id", "list_models")
+    row = df[df["id"] == model_id].iloc[0]
+    return Architecture.from_hf_config(MODELS_DIR / row["config_file"], name=model_id)
+
+
+def model_table() -> pd.DataFrame:
+    """Every catalog model: derived shapes and counts next to the published count."""
+    df = _model_frame()
+    rows = []
+    for _, r in df.iterrows():
+        s = load_model(r["id"]).summary()
+        s["published_n_params"] = r["published_n_params"]
+        s["published_n_params_source"] = r["published_n_params_source"]
+        s["published_n_params_note"] = r["published_n_params_note"]
+        s["hf_repo"] = r["hf_repo"]
+        rows.append(s)
+    return pd.DataFrame(rows)

@@ -1,0 +1,287 @@
+"""Every formula of costmodel, written once as a sympy expression.
+
+The book shows these expressions (``sympy.latex``); the numeric functions in
+:mod:`costmodel.quantities` evaluate the very same expressions through
+:func:`numeric`, a cached ``lambdify(..., "numpy")`` that casts its inputs to
+float64 and broadcasts its output. Nothing here knows about a particular model
+or device: the symbols are defined in :mod:`costmodel.symbols`.
+
+Book sections: parameters and KV cache ``sec_memory``, FLOPs and the roofline
+``sec_roofline``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+
+from .symbols import PYNAME, S
+
+__all__ = [
+    "mlp_params",
+    "ATTN_PARAMS",
+    "MLA_PARAMS",
+    "MLP_PARAMS",
+    "MOE_PARAMS",
+    "MOE_INACTIVE_PARAMS",
+    "EXPERTS_TOUCHED",
+    "PER_EXPERT_PARAMS",
+    "NORM_PARAMS_PER_BLOCK",
+    "EMBEDDING_PARAMS",
+    "LM_HEAD_PARAMS",
+    "ATTN_MATMUL_WEIGHTS",
+    "MLA_MATMUL_WEIGHTS",
+    "MOE_MATMUL_WEIGHTS_ACTIVE",
+    "total_params",
+    "TOTAL_PARAMS",
+    "TOTAL_PARAMS_MLA",
+    "matmul_weights",
+    "MATMUL_WEIGHTS",
+    "MATMUL_WEIGHTS_MLA",
+    "FORWARD_FLOPS",
+    "PREFILL_FLOPS",
+    "ATTN_SPAN_CAUSAL",
+    "ATTN_SPAN_CAUSAL_WINDOWED",
+    "KV_ELEMENTS_PER_TOKEN_LAYER",
+    "MLA_KV_ELEMENTS_PER_TOKEN_LAYER",
+    "KV_CACHE_BYTES",
+    "WEIGHT_BYTES",
+    "ACTIVATION_BYTES_PER_BLOCK",
+    "TRAINING_STATE_BYTES",
+    "ROOFLINE_TIME",
+    "ARITHMETIC_INTENSITY",
+    "RIDGE_INTENSITY",
+    "MATMUL_INTENSITY",
+    "numeric",
+]
+
+d, L, n_h, n_kv, d_h, f, V, P = S.d, S.L, S.n_h, S.n_kv, S.d_h, S.f, S.V, S.P
+g, t = S.g, S.t
+
+# --------------------------------------------------------------------------
+# Parameters (sec_memory)
+# --------------------------------------------------------------------------
+
+
+def mlp_params(width: sp.Expr) -> sp.Expr:
+    """Parameters of one MLP of hidden width ``width``.
+
+    Up projection (and, when gated, a gate projection of the same shape) plus
+    the down projection: (2 + g) D F weights; with biases, (1 + g) F + D more.
+    """
+    return (2 + g) * d * width + S.beta_mlp * ((1 + g) * width + d)
+
+
+#: Multi-/grouped-query attention: Q (D x H d_h), K and V (D x K d_h each),
+#: output (H d_h x D), plus optional biases.
+ATTN_PARAMS = (
+    d * n_h * d_h
+    + 2 * d * n_kv * d_h
+    + n_h * d_h * d
+    + S.beta_qkv * (n_h + 2 * n_kv) * d_h
+    + S.beta_o * d
+)
+
+#: DeepSeek multi-head latent attention. Queries go through a rank-r_q
+#: bottleneck with an RMSNorm (or a full-rank projection when r_q = 0); keys
+#: and values are compressed into an r_kv latent plus one shared rotary key of
+#: width d_rope, normalised, then expanded per head.
+_q_full = d * n_h * (S.d_nope + S.d_rope)
+_q_lora = d * S.r_q + S.r_q + S.r_q * n_h * (S.d_nope + S.d_rope)
+MLA_PARAMS = (
+    sp.Piecewise((_q_lora, S.r_q > 0), (_q_full, True))
+    + d * (S.r_kv + S.d_rope)
+    + S.r_kv
+    + S.r_kv * n_h * (S.d_nope + S.d_v)
+    + n_h * S.d_v * d
+)
+
+#: A dense block's MLP.
+MLP_PARAMS = mlp_params(f)
+
+#: One mixture-of-experts block: E routed experts, a linear router (D x E),
+#: the shared expert(s) of total width F_s (no biases in any MoE family
+#: supported) and, for Qwen-MoE, a scalar sigmoid gate on the shared expert.
+MOE_PARAMS = S.E * mlp_params(S.f_e) + d * S.E + (2 + g) * d * S.f_s + S.gamma_s * d
+
+#: Expected distinct routed experts a batch of B tokens touches in one MoE
+#: block when each token picks k of E uniformly: E (1 - (1 - k/E)^B).
+EXPERTS_TOUCHED = S.E * (1 - (1 - S.k_e / S.E) ** S.B)
+
+#: Routed experts a token does not touch in one MoE block.
+MOE_INACTIVE_PARAMS = (S.E - S.k_e) * mlp_params(S.f_e)
+#: One routed expert.
+PER_EXPERT_PARAMS = mlp_params(S.f_e)
+
+#: Normalisations inside one block.
+NORM_PARAMS_PER_BLOCK = S.n_norm * S.nu * d
+
+#: Token embedding plus learned positions (0 for rotary and ALiBi models).
+EMBEDDING_PARAMS = V * d + P * d
+
+#: The output projection: absent when tied to the embedding, optional bias.
+LM_HEAD_PARAMS = (1 - t) * V * d + S.beta_lm * V
+
+# --------------------------------------------------------------------------
+# FLOPs (sec_roofline)
+# --------------------------------------------------------------------------
+
+#: Parameters of the whole model: embeddings, L attention blocks, the MLPs of
+#: the L - L_moe dense blocks and the L_moe MoE blocks, the norms, a final
+#: norm and the LM head. ``attention`` is ATTN_PARAMS or MLA_PARAMS.
+def total_params(attention: sp.Expr) -> sp.Expr:
+    return (
+        EMBEDDING_PARAMS
+        + L * attention
+        + (L - S.L_moe) * MLP_PARAMS
+        + S.L_moe * MOE_PARAMS
+        + L * NORM_PARAMS_PER_BLOCK
+        + S.nu * d
+        + LM_HEAD_PARAMS
+    )
+
+
+TOTAL_PARAMS = total_params(ATTN_PARAMS)
+TOTAL_PARAMS_MLA = total_params(MLA_PARAMS)
+
+#: Matmul weights (no biases) of one attention block.
+ATTN_MATMUL_WEIGHTS = 2 * d * n_h * d_h + 2 * d * n_kv * d_h
+#: Matmul weights of one MLA block (its parameters less the two norms), in
+#: the unabsorbed form that materialises per-head keys and values.
+MLA_MATMUL_WEIGHTS = (
+    sp.Piecewise((d * S.r_q + S.r_q * n_h * (S.d_nope + S.d_rope), S.r_q > 0), (_q_full, True))
+    + d * (S.r_kv + S.d_rope)
+    + S.r_kv * n_h * (S.d_nope + S.d_v)
+    + n_h * S.d_v * d
+)
+#: Matmul weights a token uses in one MoE block: k routed experts, the
+#: router and the shared expert(s).
+MOE_MATMUL_WEIGHTS_ACTIVE = (
+    S.k_e * (2 + g) * d * S.f_e + d * S.E + (2 + g) * d * S.f_s + S.gamma_s * d
+)
+
+
+def matmul_weights(attention: sp.Expr) -> sp.Expr:
+    """N_mm: matmul weights one token touches in the whole model."""
+    return (
+        L * attention
+        + (L - S.L_moe) * (2 + g) * d * f
+        + S.L_moe * MOE_MATMUL_WEIGHTS_ACTIVE
+        + V * d
+    )
+
+
+MATMUL_WEIGHTS = matmul_weights(ATTN_MATMUL_WEIGHTS)
+MATMUL_WEIGHTS_MLA = matmul_weights(MLA_MATMUL_WEIGHTS)
+
+#: Attention positions visited by T new tokens that follow C_0 cached ones
+#: in one causal pass (each sees the cache, the earlier new tokens and
+#: itself): sum_{i=1}^{T} (C_0 + i).
+ATTN_SPAN_CAUSAL = S.T * S.C_0 + S.T * (S.T + 1) / 2
+
+#: The same sum when each token sees at most W positions (sliding window):
+#: the first m = min(max(W - C_0, 0), T) tokens see C_0 + i, the rest see W.
+_m = sp.Min(sp.Max(S.W - S.C_0, 0), S.T)
+ATTN_SPAN_CAUSAL_WINDOWED = _m * S.C_0 + _m * (_m + 1) / 2 + (S.T - _m) * S.W
+
+#: Forward FLOPs of T tokens that each attend to C positions: 2 FLOP per
+#: multiply-add with every matmul weight a token touches (N_mm: includes the
+#: LM head, excludes the embedding lookup, biases and norms), plus Q K^T and
+#: the weighted sum of values, 2 x 2 FLOP per head-width element and attended
+#: position in each block (sliding-window blocks attend to at most W).
+FORWARD_FLOPS = S.T * (2 * S.N_mm + 4 * S.w_a * ((L - S.L_sw) * S.C + S.L_sw * sp.Min(S.C, S.W)))
+
+#: Forward FLOPs of a causal pass over T new tokens after C_0 cached ones
+#: (prefill when C_0 = 0; a verification step of speculative decoding when
+#: T is the draft length).
+PREFILL_FLOPS = 2 * S.T * S.N_mm + 4 * S.w_a * (
+    (L - S.L_sw) * ATTN_SPAN_CAUSAL + S.L_sw * ATTN_SPAN_CAUSAL_WINDOWED
+)
+
+# --------------------------------------------------------------------------
+# Memory (sec_memory)
+# --------------------------------------------------------------------------
+
+#: Key and value elements one token adds to one block's cache (GQA: K heads).
+KV_ELEMENTS_PER_TOKEN_LAYER = 2 * n_kv * d_h
+#: MLA caches the compressed latent plus the shared rotary key.
+MLA_KV_ELEMENTS_PER_TOKEN_LAYER = S.r_kv + S.d_rope
+#: KV-cache bytes of B sequences of s tokens: full blocks keep every token,
+#: sliding-window blocks a rolling buffer of at most W.
+KV_CACHE_BYTES = S.B * S.b_kv * S.e_kv * ((L - S.L_sw) * S.s + S.L_sw * sp.Min(S.s, S.W))
+
+#: Bytes to hold N weights at b_w bytes each plus one scale of b_sc bytes per
+#: group of G weights (b_sc = 0 for unquantised weights).
+WEIGHT_BYTES = S.N * (S.b_w + S.b_sc / S.G)
+
+#: Activations one block stores for the backward pass, per Korthikanti et al.
+#: (2022), generalised to GQA (K heads), gated MLPs and fused attention:
+#: the two norm inputs, the QKV input, Q and K, V, the softmax output (and
+#: with dropout its 1-byte mask and output), the output-projection input and
+#: its mask, the MLP input, (2 + 2g) MLP-width tensors and the MLP mask. With
+#: fused (flash) attention the S x S scores are replaced by a float32
+#: log-sum-exp per head and token. For GPT-style blocks (K = H, H d_h = D,
+#: F = 4D, g = 0) with dropout and 16-bit activations this is
+#: S B D (34 + 5 H S / D), the paper's equation (1).
+ACTIVATION_BYTES_PER_BLOCK = S.s * S.B * (
+    S.b_a * (4 * d + (n_h + n_kv) * d_h + n_kv * d_h + n_h * d_h + (2 + 2 * g) * f)
+    + 2 * S.p_drop * d
+    + (1 - S.phi_fa) * n_h * S.s * (S.b_a + S.p_drop * (1 + S.b_a))
+    + S.phi_fa * 4 * n_h
+)
+
+#: Weights, gradients and optimizer state per parameter held for training
+#: (mixed-precision Adam: 2 + 2 + 12 = 16 bytes, Rajbhandari et al. 2020).
+TRAINING_STATE_BYTES = S.N * (S.b_w + S.b_g + S.b_opt)
+
+# --------------------------------------------------------------------------
+# Roofline (sec_roofline)
+# --------------------------------------------------------------------------
+
+#: Time of an operation bound by compute or by memory traffic, whichever is
+#: slower (Williams, Waterman and Patterson 2009).
+ROOFLINE_TIME = sp.Max(S.F_op / (S.pi * S.eta_c), S.M_op / (S.beta_mem * S.eta_m))
+#: FLOP per byte moved.
+ARITHMETIC_INTENSITY = S.F_op / S.M_op
+#: The intensity at which compute and memory time are equal.
+RIDGE_INTENSITY = (S.pi * S.eta_c) / (S.beta_mem * S.eta_m)
+#: Intensity of a (B x D) @ (D x F) matmul in b_w-byte elements: 2BDF FLOP
+#: over reading both operands and writing the result.
+MATMUL_INTENSITY = (2 * S.B * d * f) / (S.b_w * (S.B * d + d * f + S.B * f))
+
+# --------------------------------------------------------------------------
+# Numeric evaluation
+# --------------------------------------------------------------------------
+
+_NUMPY_MODULES = [{"Min": np.minimum, "Max": np.maximum}, "numpy"]
+
+
+class _Numeric:
+    """A lambdified expression called with keyword arguments named as in
+    :mod:`costmodel.symbols`; inputs are cast to float64 (int64 overflows
+    silently at 6 x 70e9 x 15e12) and the result is broadcast to the inputs'
+    common shape (a constant expression would otherwise return a scalar)."""
+
+    def __init__(self, expr: sp.Expr):
+        self.expr = expr
+        self.args = tuple(sorted((PYNAME[s] for s in expr.free_symbols)))
+        syms = [getattr(S, a) for a in self.args]
+        self._fn = sp.lambdify(syms, expr, modules=_NUMPY_MODULES)
+
+    def __call__(self, **kwargs):
+        missing = [a for a in self.args if a not in kwargs]
+        if missing:
+            raise TypeError(f"missing values for {missing} in {self.expr}")
+        vals = [np.asarray(kwargs[a], dtype=np.float64) for a in self.args]
+        shape = np.broadcast_shapes(*(v.shape for v in vals)) if vals else ()
+        out = np.asarray(self._fn(*vals), dtype=np.float64)
+        out = np.broadcast_to(out, shape)
+        return out[()] if out.ndim == 0 else out
+
+
+@lru_cache(maxsize=None)
+def numeric(expr: sp.Expr) -> _Numeric:
+    """The cached numpy function of a sympy expression (see :class:`_Numeric`)."""
+    return _Numeric(expr)
