@@ -27,6 +27,9 @@ from . import formulas as F
 __all__ = ["Architecture", "SUPPORTED_FAMILIES"]
 
 _NORM_PARAMS = {"rms": 1, "layer": 2, "none": 0}
+#: Largest size accepted for any one dimension (16.7 M); beyond it a config is
+#: surely malformed, and products of such sizes would lose exactness.
+MAX_DIM = 2**24
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,8 @@ class Architecture:
                     raise ValueError(f"{where}: field {fld.name}={v!r} must be an integer")
                 if v < 0:
                     raise ValueError(f"{where}: field {fld.name}={v} must not be negative")
+                if v > MAX_DIM:
+                    raise ValueError(f"{where}: field {fld.name}={v} exceeds the largest accepted size {MAX_DIM}")
         for name in ("d_model", "n_layers", "n_heads", "n_kv_heads", "head_dim", "vocab_size"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{where}: field {name}={getattr(self, name)} must be positive")
@@ -186,7 +191,9 @@ class Architecture:
         vals = self._base_values() if vals is None else vals
         fn = F.numeric(expr)
         out = float(fn(**{a: vals[a] for a in fn.args}))
-        if not math.isfinite(out) or out != round(out):
+        if not math.isfinite(out) or out > 2**53:
+            raise ValueError(f"model {self.name!r}: a count of {out:.3g} is too large to be exact; check the config sizes")
+        if out != round(out):
             raise ArithmeticError(f"{expr} evaluated to {out} for {self.name}")  # pragma: no cover
         return int(round(out))
 
@@ -328,6 +335,8 @@ class _Cfg:
             raise self._err(key, f"must be an integer, got {type(v).__name__}")
         if v < minimum:
             raise self._err(key, f"must be at least {minimum}")
+        if v > MAX_DIM:
+            raise self._err(key, f"exceeds the largest accepted size {MAX_DIM}")
         return v
 
     def opt_int(self, key: str, minimum: int = 1) -> int:

@@ -38,8 +38,16 @@ __all__ = [
 ]
 
 
-def _arr(name: str, value, *, minimum: float = 0.0, integer: bool = False):
-    """Validate a workload size: finite, >= minimum, whole when ``integer``."""
+#: Largest workload size accepted (tokens, batch, context...): 1e15 covers a
+#: 15e12-token training run; beyond it an input is surely a mistake and
+#: products would overflow float64.
+MAX_SIZE = 1e15
+
+
+def _arr(name: str, value, *, minimum: float = 0.0, integer: bool = False, maximum: float = MAX_SIZE):
+    """Validate a workload size: finite, in [minimum, maximum], whole when ``integer``."""
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, np.ndarray) and value.dtype == bool):
+        raise ValueError(f"{name}={value!r} must be a number, not a boolean")
     try:
         a = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -51,6 +59,9 @@ def _arr(name: str, value, *, minimum: float = 0.0, integer: bool = False):
     if np.any(a < minimum):
         bad = a[a < minimum].flat[0]
         raise ValueError(f"{name}={bad:g} must be at least {minimum:g}")
+    if np.any(a > maximum):
+        bad = a[a > maximum].flat[0]
+        raise ValueError(f"{name}={bad:g} exceeds the largest accepted value {maximum:g}")
     if integer and np.any(a != np.round(a)):
         bad = a[a != np.round(a)].flat[0]
         raise ValueError(f"{name}={bad:g} must be a whole number")
@@ -209,7 +220,7 @@ def roofline_time_s(flop, bytes_moved, hardware, dtype: str = "bf16", *, eta_com
     Formula: :data:`costmodel.formulas.ROOFLINE_TIME` (book ``sec_roofline``)."""
     hw = _check_hw(hardware)
     return F.numeric(F.ROOFLINE_TIME)(
-        F_op=_arr("flop", flop), M_op=_arr("bytes_moved", bytes_moved), pi=hw.peak_flops(dtype),
+        F_op=_arr("flop", flop, maximum=1e30), M_op=_arr("bytes_moved", bytes_moved, maximum=1e30), pi=hw.peak_flops(dtype),
         beta_mem=hw.memory_bandwidth_bytes_per_s, eta_c=_eta("eta_compute", eta_compute),
         eta_m=_eta("eta_memory", eta_memory),
     )
@@ -217,10 +228,10 @@ def roofline_time_s(flop, bytes_moved, hardware, dtype: str = "bf16", *, eta_com
 
 def arithmetic_intensity(flop, bytes_moved):
     """FLOP per byte moved."""
-    m = _arr("bytes_moved", bytes_moved)
+    m = _arr("bytes_moved", bytes_moved, maximum=1e30)
     if np.any(m <= 0):
         raise ValueError(f"bytes_moved={bytes_moved!r} must be positive")
-    return F.numeric(F.ARITHMETIC_INTENSITY)(F_op=_arr("flop", flop), M_op=m)
+    return F.numeric(F.ARITHMETIC_INTENSITY)(F_op=_arr("flop", flop, maximum=1e30), M_op=m)
 
 
 def ridge_intensity(hardware, dtype: str = "bf16", *, eta_compute=1.0, eta_memory=1.0):
