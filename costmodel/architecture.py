@@ -494,7 +494,8 @@ def _qwen2_moe(c: _Cfg, name: str) -> Architecture:
     n_e = c.int("num_experts")
     step = c.int("decoder_sparse_step", 1)
     only_mlp = set(c.int_list("mlp_only_layers"))
-    n_moe = sum(1 for i in range(L) if i not in only_mlp and (i + 1) % step == 0)
+    # blocks i with (i + 1) % step == 0 are sparse, except those listed as MLP-only
+    n_moe = L // step - sum(1 for i in only_mlp if 0 <= i < L and (i + 1) % step == 0)
     shared = c.int("shared_expert_intermediate_size", 0, minimum=0)
     kw.update(
         n_experts=n_e,
@@ -532,7 +533,8 @@ def _deepseek_v3(c: _Cfg, name: str) -> Architecture:
     first_dense = c.int("first_k_dense_replace", 0, minimum=0)
     freq = c.int("moe_layer_freq", 1)
     n_e = c.int("n_routed_experts")
-    n_moe = sum(1 for i in range(L) if i >= first_dense and i % freq == 0)
+    # blocks i >= first_k_dense_replace with i % moe_layer_freq == 0 are MoE
+    n_moe = max(0, (L - 1) // freq - (first_dense + freq - 1) // freq + 1) if L > first_dense else 0
     attn_bias = c.bool("attention_bias", False)
     if attn_bias:
         raise ValueError(f"config of {name!r}: field attention_bias=True is not supported for MLA")

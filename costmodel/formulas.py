@@ -217,7 +217,8 @@ KV_CACHE_BYTES = S.B * S.b_kv * S.e_kv * ((L - S.L_sw) * S.s + S.L_sw * sp.Min(S
 WEIGHT_BYTES = S.N * (S.b_w + S.b_sc / S.G)
 
 #: Activations one block stores for the backward pass, per Korthikanti et al.
-#: (2022), generalised to GQA (K heads), gated MLPs and fused attention:
+#: (2022), generalised to GQA (K heads of key width d_h and value width d_v),
+#: gated MLPs and fused attention:
 #: the two norm inputs, the QKV input, Q and K, V, the softmax output (and
 #: with dropout its 1-byte mask and output), the output-projection input and
 #: its mask, the MLP input, (2 + 2g) MLP-width tensors and the MLP mask. With
@@ -226,7 +227,7 @@ WEIGHT_BYTES = S.N * (S.b_w + S.b_sc / S.G)
 #: F = 4D, g = 0) with dropout and 16-bit activations this is
 #: S B D (34 + 5 H S / D), the paper's equation (1).
 ACTIVATION_BYTES_PER_BLOCK = S.s * S.B * (
-    S.b_a * (4 * d + (n_h + n_kv) * d_h + n_kv * d_h + n_h * d_h + (2 + 2 * g) * f)
+    S.b_a * (4 * d + (n_h + n_kv) * d_h + n_kv * S.d_v + n_h * S.d_v + (2 + 2 * g) * f)
     + 2 * S.p_drop * d
     + (1 - S.phi_fa) * n_h * S.s * (S.b_a + S.p_drop * (1 + S.b_a))
     + S.phi_fa * 4 * n_h

@@ -149,6 +149,8 @@ def activation_bytes(arch, seq_len, batch=1, dtype: str = "bf16", *, flash_atten
     v = arch.symbol_values()
     if arch.is_mla:  # per-head Q/K of width d_nope + d_rope and V of d_v, all H heads
         v = dict(v, n_kv=arch.n_heads, d_h=arch.qk_nope_head_dim + arch.qk_rope_head_dim)
+    else:
+        v = dict(v, d_v=arch.head_dim)
     fn = F.numeric(F.ACTIVATION_BYTES_PER_BLOCK)
     dense = fn(**{a: {**v, **common}[a] for a in fn.args})
     out = (arch.n_layers - arch.n_moe_layers) * dense
@@ -245,13 +247,18 @@ def ridge_intensity(hardware, dtype: str = "bf16", *, eta_compute=1.0, eta_memor
 
 def _weights_read_params(arch: Architecture, batch):
     """Parameters read from memory by one step over ``batch`` tokens: every
-    dense weight plus the distinct routed experts the batch touches."""
+    weight but the input embedding tables (a lookup reads only ``batch`` rows;
+    a tied table is read whole as the LM head), and of the routed experts
+    only the distinct ones the batch touches."""
+    lookup_rows = np.minimum(batch, arch.vocab_size) * arch.d_model
+    untied = arch.n_embedding_params - int(arch.tied_embeddings) * arch.vocab_size * arch.d_model
+    dense = arch.n_params - untied + lookup_rows
     if not arch.is_moe:
-        return np.broadcast_to(np.float64(arch.n_params), np.shape(batch))
+        return np.asarray(dense, dtype=np.float64)
     v = arch.symbol_values()
     touched = F.numeric(F.EXPERTS_TOUCHED)(E=v["E"], k_e=v["k_e"], B=batch)
     per_expert = arch._eval_int(F.PER_EXPERT_PARAMS)
-    return arch.n_params - arch.n_moe_layers * (arch.n_experts - touched) * per_expert
+    return dense - arch.n_moe_layers * (arch.n_experts - touched) * per_expert
 
 
 def phase_roofline(arch, hardware, *, prompt_tokens=1024, context=None, batch=1, weight_dtype: str = "bf16",

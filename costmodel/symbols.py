@@ -64,7 +64,7 @@ _TABLE: tuple[Sym, ...] = (
     Sym("r_kv", "r_{kv}", "MLA compressed key/value (latent) width", "1", "kv_lora_rank"),
     Sym("d_nope", "d_{nope}", "MLA per-head query/key width without rotary", "1", "qk_nope_head_dim"),
     Sym("d_rope", "d_{rope}", "MLA per-head (shared key) rotary width", "1", "qk_rope_head_dim"),
-    Sym("d_v", "d_v", "MLA per-head value width", "1", "v_head_dim"),
+    Sym("d_v", "d_v", "per-head value width (d_h, except with MLA)", "1", "v_head_dim"),
     Sym("W", "W", "sliding attention window", "token", "sliding_window"),
     Sym("L_sw", "L_{sw}", "blocks that attend through the sliding window", "1", "sliding_window"),
     Sym("L_moe", "L_{moe}", "blocks whose MLP is a mixture of experts", "1", "first_k_dense_replace"),

@@ -36,7 +36,7 @@ def test_korthikanti_equation_1_is_a_special_case():
     # s b h (34 + 5 a s / h) bytes with 16-bit activations and dropout, no flash attention.
     expr = F.ACTIVATION_BYTES_PER_BLOCK.subs(
         {S.n_kv: S.n_h, S.g: 0, S.f: 4 * S.d, S.b_a: 2, S.p_drop: 1, S.phi_fa: 0}
-    ).subs({S.d_h: S.d / S.n_h})
+    ).subs({S.d_h: S.d / S.n_h, S.d_v: S.d / S.n_h})
     paper = S.s * S.B * S.d * (34 + 5 * S.n_h * S.s / S.d)
     assert sp.simplify(expr - paper) == 0
 

@@ -103,12 +103,14 @@ def test_roofline_time_and_ridge():
 
 
 def test_decode_is_memory_bound_on_h100():
-    # One decode step of Llama-2-7B in bf16 at batch 1 reads ~13.5 GB of weights:
-    # ~4 ms at 3.35 TB/s, while its ~13 GFLOP take ~14 us at peak.
+    # One decode step of Llama-2-7B in bf16 at batch 1 reads ~13.2 GB of weights (all
+    # but the 32000 x 4096 input embedding, of which it reads one row) and 512 tokens
+    # of KV cache: ~4 ms at 3.35 TB/s, while its ~13 GFLOP take ~14 us at peak.
     df = cm.phase_roofline("llama-2-7b", "h100-sxm", prompt_tokens=512, batch=1)
     dec = df[df.phase == "decode"].iloc[0]
     assert dec.bound == "memory"
-    assert dec.time_s == pytest.approx((2 * 6_738_415_616 + 512 * 524_288) / 3.35e12, rel=1e-9)
+    weights = 6_738_415_616 - 32000 * 4096 + 4096
+    assert dec.time_s == pytest.approx((2 * weights + 512 * 524_288) / 3.35e12, rel=1e-9)
     pre = df[df.phase == "prefill"].iloc[0]
     assert pre.bound == "compute"
 
@@ -119,8 +121,9 @@ def test_moe_decode_reads_touched_experts():
     df = cm.phase_roofline(arch, "h200-sxm", prompt_tokens=16, batch=[1, 4096])
     dec = df[df.phase == "decode"].set_index("batch")
     kv = cm.kv_cache_bytes(arch, 16, "bf16", np.array([1, 4096]))
-    assert dec.loc[1.0, "bytes"] - kv[0] == pytest.approx(2 * arch.n_active_params)
-    assert dec.loc[4096.0, "bytes"] - kv[1] == pytest.approx(2 * arch.n_params, rel=1e-9)
+    emb = 32000 * 4096  # the untied input embedding: only `batch` rows are read
+    assert dec.loc[1.0, "bytes"] - kv[0] == pytest.approx(2 * (arch.n_active_params - emb + 4096))
+    assert dec.loc[4096.0, "bytes"] - kv[1] == pytest.approx(2 * (arch.n_params - emb + 4096 * 4096), rel=1e-9)
 
 
 def test_training_state_is_16_bytes_per_param():

@@ -1,0 +1,123 @@
+"""Tests of the roofline chapter's data and charts (costmodel.viz.roofline)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import costmodel as cm
+from costmodel.viz import roofline as rv
+
+MODELS = ("llama-2-7b", "llama-3-8b", "mixtral-8x7b-v0.1")
+BATCHES = (1, 2, 4, 8)
+PROMPT = 1024
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return rv.roofline_dataset(MODELS, batches=BATCHES, prompt_tokens=PROMPT, dtype="bf16")
+
+
+def test_dataset_rows_and_columns(dataset):
+    devices = rv.devices_with_peak("bf16")
+    assert devices and all(cm.load_hardware(h).has_peak("bf16") for h in devices)
+    # every (model, device, phase, batch) exactly once
+    assert len(dataset) == len(MODELS) * len(devices) * 2 * len(BATCHES)
+    assert not dataset.duplicated(["model", "hardware", "phase", "batch"]).any()
+    assert set(dataset["model"]) == set(MODELS)
+    assert set(dataset["hardware"]) == set(devices)
+    assert set(dataset["phase"]) == {"prefill", "decode"}
+    assert sorted(dataset["batch"].unique()) == list(BATCHES)
+    expected = {
+        "model", "hardware", "phase", "batch", "tokens", "flop", "bytes", "intensity_flop_per_byte",
+        "time_compute_s", "time_memory_s", "time_s", "bound", "tokens_per_s", "fits",
+        "peak_flop_per_s", "memory_bandwidth_bytes_per_s", "ridge_flop_per_byte", "log2_batch",
+        "attained_flop_per_s",
+    }
+    assert expected <= set(dataset.columns)
+    assert (dataset["log2_batch"] == np.log2(dataset["batch"])).all()
+    # attained performance lies on the roof: min(peak, bandwidth x intensity)
+    roof = np.minimum(dataset["peak_flop_per_s"],
+                      dataset["memory_bandwidth_bytes_per_s"] * dataset["intensity_flop_per_byte"])
+    np.testing.assert_allclose(dataset["attained_flop_per_s"], roof, rtol=1e-9)
+
+
+def test_dataset_skips_devices_without_peak():
+    no_peak = [h for h in cm.list_hardware() if not cm.load_hardware(h).has_peak("bf16")]
+    assert no_peak, "the catalog is expected to have devices without a published bf16 peak"
+    df = rv.roofline_dataset(["llama-2-7b"], hardware_ids=["h100-sxm", no_peak[0]], batches=[1])
+    assert set(df["hardware"]) == {"h100-sxm"}
+    with pytest.raises(ValueError):
+        rv.roofline_dataset(["llama-2-7b"], hardware_ids=[no_peak[0]], batches=[1])
+
+
+def test_decode_intensity_llama2_7b_batch1_bf16(dataset):
+    # Hand derivation from the Llama-2-7B config (hidden_size D=4096, num_hidden_layers L=32,
+    # 32 query and 32 key/value heads of width 128, intermediate_size F=11008, vocab V=32000,
+    # gated MLP, untied LM head):
+    #   matmul weights per token N_mm = L (4 D^2 + 3 D F) + V D
+    #                                 = 32 (67,108,864 + 135,266,304) + 131,072,000 = 6,607,077,376
+    #   all parameters N = N_mm + V D (embedding) + (2 L + 1) D (RMSNorms)        = 6,738,415,616
+    # One decode step at cache length C = 1024 (the token attends to C + 1 positions):
+    #   FLOP  = 2 N_mm + 4 L D (C + 1)     (2 per multiply-add; QK^T and AV)
+    #   bytes = 2 (N - V D + D) + 2 x 2 L D C  (bf16 weights but the input embedding, of
+    #           which one row is read; K and V of C cached tokens)
+    # = 13.75e9 FLOP / 13.75e9 bytes, about 1 FLOP/byte: 2 N_mm FLOP over ~2 N_mm bytes.
+    D, L, F, V, C = 4096, 32, 11008, 32000, PROMPT
+    n_mm = L * (4 * D**2 + 3 * D * F) + V * D
+    n = n_mm + V * D + (2 * L + 1) * D
+    flop = 2 * n_mm + 4 * L * D * (C + 1)
+    moved = 2 * (n - V * D + D) + 2 * 2 * L * D * C
+    row = dataset.query("model == 'llama-2-7b' and hardware == 'h100-sxm' and phase == 'decode' and batch == 1")
+    assert len(row) == 1
+    intensity = float(row["intensity_flop_per_byte"].iloc[0])
+    assert intensity == pytest.approx(flop / moved, rel=1e-9)
+    assert intensity == pytest.approx(1.0, rel=0.05)
+    assert row["bound"].iloc[0] == "memory"
+
+
+def test_h100_sxm_bf16_ridge():
+    # NVIDIA H100 Tensor Core GPU datasheet (SXM5): dense BF16 989.5 TFLOP/s (the 1,979 figure
+    # carries the 2:4-sparsity asterisk), HBM3 bandwidth 3.35 TB/s.
+    expected = 989.5e12 / 3.35e12
+    table = rv.ridge_table(dtype="bf16")
+    h100 = table.loc[table["hardware"] == "h100-sxm", "ridge_flop_per_byte"]
+    assert float(h100.iloc[0]) == pytest.approx(expected, rel=1e-12)
+    assert float(cm.ridge_intensity(cm.load_hardware("h100-sxm"), "bf16")) == pytest.approx(expected, rel=1e-12)
+    assert table["ridge_flop_per_byte"].is_monotonic_decreasing
+
+
+def test_roofline_lines_pass_through_ridge(dataset):
+    lines = rv.roofline_lines(dataset, (0.1, 1e5))
+    h = lines[lines["hardware"] == "h100-sxm"].sort_values("intensity_flop_per_byte")
+    assert len(h) == 3
+    ridge = 989.5e12 / 3.35e12
+    assert h["intensity_flop_per_byte"].iloc[1] == pytest.approx(ridge)
+    assert h["attainable_flop_per_s"].iloc[1] == pytest.approx(989.5e12)
+    assert h["attainable_flop_per_s"].iloc[0] == pytest.approx(3.35e12 * 0.1)
+    assert h["attainable_flop_per_s"].iloc[2] == pytest.approx(989.5e12)
+
+
+def test_roofline_chart_has_slider_and_dropdowns(dataset):
+    spec = rv.roofline_chart(dataset, device="h100-sxm", model="llama-2-7b").to_dict()
+    params = {p["name"]: p for p in spec["params"]}
+    assert params["device"]["bind"]["input"] == "select"
+    assert set(params["device"]["bind"]["options"]) == set(dataset["hardware"])
+    assert params["device"]["value"] == "h100-sxm"
+    assert params["model"]["bind"]["input"] == "select"
+    assert params["model"]["bind"]["options"] == list(MODELS)
+    slider = params["log2_batch"]["bind"]
+    assert slider["input"] == "range"
+    assert (slider["min"], slider["max"], slider["step"]) == (0, int(np.log2(max(BATCHES))), 1)
+    text = json.dumps(spec)
+    # the params drive filters, so moving them changes what is drawn
+    for name in ("device", "model", "log2_batch"):
+        assert f"{name})" in text or f"=== {name}" in text or f"== {name}" in text, name
+
+
+def test_ridge_chart_spec():
+    spec = rv.ridge_chart(rv.ridge_table()).to_dict()
+    assert spec["mark"]["type"] == "bar"
+    assert spec["encoding"]["x"]["field"] == "ridge_flop_per_byte"
