@@ -73,7 +73,7 @@ class Hardware:
     name: str
     vendor: str
     category: str
-    peaks_flop_per_s: dict[str, float] = field(repr=False)
+    peaks_flop_per_s: dict[str, float] = field(repr=False, hash=False)
     memory_bytes: float
     memory_bandwidth_bytes_per_s: float
     interconnect_bandwidth_bytes_per_s: float = math.nan
@@ -81,7 +81,7 @@ class Hardware:
     tdp_w: float = math.nan
     source: str = ""
     retrieved: str = ""
-    notes: str = field(default="", repr=False)
+    notes: str = field(default="", repr=False, hash=False)
 
     def peak_flops(self, dtype: str) -> float:
         """Dense peak FLOP/s (OP/s for int8/int4) for ``dtype``.

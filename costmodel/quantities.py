@@ -286,6 +286,11 @@ def phase_roofline(arch, hardware, *, prompt_tokens=1024, context=None, batch=1,
     w_bytes = weight_bytes(arch, weight_dtype)
     kv_final = kv_cache_bytes(arch, c + 1, kv_dtype, b)
     need = w_bytes + kv_final
+    if check_fit and not math.isfinite(hw.memory_bytes):
+        raise ValueError(
+            f"hardware {hw.id!r} has no published memory_bytes, so whether {arch.name} fits cannot be "
+            "checked; pass check_fit=False to compute the roofline anyway"
+        )
     if check_fit and np.any(need > hw.memory_bytes):
         worst = float(np.max(need))
         raise ValueError(

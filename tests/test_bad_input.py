@@ -79,6 +79,7 @@ def test_bad_file(tmp_path):
         (lambda a: cm.phase_roofline(a, "h100-sxm", eta_compute=1.5), r"eta_compute=1.5"),
         (lambda a: cm.phase_roofline(a, "h100-sxm", batch=4096, prompt_tokens=4096), r"does not fit on h100-sxm"),
         (lambda a: cm.phase_roofline(a, "no-such-gpu"), r"hardware_id='no-such-gpu'"),
+        (lambda a: cm.phase_roofline(a, "snapdragon-8-gen-3", compute_dtype="int8"), r"snapdragon-8-gen-3"),
         (lambda a: cm.forward_flops("no-such-model", 1), r"model_id='no-such-model'"),
     ],
 )

@@ -56,6 +56,13 @@ def test_datasheet_values(hw_id, dtype, peak, mem_bytes, bw):
     assert hw.memory_bandwidth_bytes_per_s == pytest.approx(bw)
 
 
+def test_hardware_is_hashable_and_frozen():
+    hw = cm.load_hardware("h100-sxm")
+    assert hash(hw) == hash(cm.load_hardware("h100-sxm"))
+    with pytest.raises(AttributeError):
+        hw.memory_bytes = 1
+
+
 def test_dense_not_sparse():
     # The 2:4-sparse H100 figure (1,979 TFLOP/s BF16) must never appear as dense bf16.
     assert cm.load_hardware("h100-sxm").peak_flops("bf16") < 1.5e15
