@@ -643,8 +643,7 @@ def _falcon(c: _Cfg, name: str) -> Architecture:
     else:
         n_kv = 1 if c.bool("multi_query", True) else n_h
         n_norm = 1 if parallel else 2
-    if c.bool("alibi", False) is True:
-        pass  # ALiBi has no parameters
+    c.bool("alibi", False)  # validated only: ALiBi has no parameters
     bias = c.bool("bias", False)
     return Architecture(
         name=name, family="falcon", d_model=d, n_layers=c.int("num_hidden_layers", _MISSING, "n_layer"),

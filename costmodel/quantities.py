@@ -271,7 +271,9 @@ def phase_roofline(arch, hardware, *, prompt_tokens=1024, context=None, batch=1,
     new token per sequence at cache length ``context`` (default
     ``prompt_tokens``); it reads the weights (for MoE only the experts the
     batch touches) and every sequence's KV cache. Activation traffic is
-    ignored. ``batch`` may be an array. Returns a tidy DataFrame, one row per
+    ignored. ``compute_dtype`` defaults to ``weight_dtype``; int4/fp4 weights
+    on a device without such a peak are taken as weight-only quantisation
+    computed in bf16. ``batch`` may be an array. Returns a tidy DataFrame, one row per
     phase and batch. Raises ``ValueError`` if weights plus KV cache do not fit
     in the device memory (unless ``check_fit=False``). Book ``sec_roofline``.
     """
