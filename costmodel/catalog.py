@@ -196,8 +196,10 @@ def hardware_table() -> pd.DataFrame:
 # ----------------------------------------------------------------------
 @lru_cache(maxsize=None)
 def _model_frame() -> pd.DataFrame:
+    # source/retrieved: where and when the config was read; the published count
+    # names its own source in published_n_params_source.
     df = pd.read_csv(MODELS_CSV, dtype=str)
-    for col in ("id", "config_file", "config_source", "config_retrieved"):
+    for col in ("id", "config_file", "source", "retrieved"):
         bad = df[df[col].isna()]
         if len(bad):
             raise ValueError(f"data/models/catalog.csv: rows {bad.index.tolist()} have no {col}")

@@ -84,7 +84,7 @@ def test_missing_peak_is_an_error_not_zero():
 def test_model_catalog_rows_have_sources_and_load():
     df = pd.read_csv(cm.catalog.MODELS_CSV)
     assert df["id"].is_unique
-    assert df["config_source"].notna().all() and df["config_retrieved"].notna().all()
+    assert df["source"].notna().all() and df["retrieved"].notna().all()
     # a published count without a source, or a missing count without a note, is a defect
     has_count = df["published_n_params"].notna()
     assert df.loc[has_count, "published_n_params_source"].notna().all()
