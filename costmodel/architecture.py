@@ -140,7 +140,11 @@ class Architecture:
         return "GQA" if self.n_kv_heads < self.n_heads else "MHA"
 
     def symbol_values(self) -> dict[str, int | float]:
-        """Values of the architecture symbols of :mod:`costmodel.symbols`."""
+        """Values of the architecture symbols of :mod:`costmodel.symbols` (a copy)."""
+        return dict(self._symbol_values)
+
+    @cached_property
+    def _symbol_values(self) -> dict[str, int | float]:
         qk = self.qk_nope_head_dim + self.qk_rope_head_dim if self.is_mla else self.head_dim
         v = self.v_head_dim if self.is_mla else self.head_dim
         base = self._base_values()

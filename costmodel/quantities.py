@@ -85,7 +85,7 @@ def _check_hw(hw) -> Hardware:
 
 
 def _call(expr, arch: Architecture, **workload):
-    vals = dict(arch.symbol_values())
+    vals = arch.symbol_values()
     vals.update(workload)
     fn = F.numeric(expr)
     return fn(**{a: vals[a] for a in fn.args})
