@@ -279,7 +279,7 @@ class _Numeric:
         shape = np.broadcast_shapes(*(v.shape for v in vals)) if vals else ()
         out = np.asarray(self._fn(*vals), dtype=np.float64)
         out = np.broadcast_to(out, shape)
-        return out[()] if out.ndim == 0 else out
+        return float(out) if out.ndim == 0 else out
 
 
 @lru_cache(maxsize=None)
