@@ -20,21 +20,27 @@ from .catalog import (
     model_table,
 )
 from .dtypes import DTYPES, bytes_per_element
+from .binding import evaluate, substitute
 from .quantities import (
     activation_bytes,
     arithmetic_intensity,
+    attainable_flop_per_s,
+    devices_needed,
     forward_flops,
     kv_cache_bytes,
     kv_cache_bytes_per_token,
+    kv_tokens_that_fit,
+    matmul_table,
     memory_fit_table,
     phase_roofline,
     prefill_flops,
     ridge_intensity,
+    ridge_table,
     roofline_time_s,
     training_state_bytes,
     weight_bytes,
 )
-from .symbols import notation_table
+from .symbols import latex, notation_table
 
 __version__ = "0.1.0"
 
@@ -62,5 +68,13 @@ __all__ = [
     "ridge_intensity",
     "phase_roofline",
     "memory_fit_table",
+    "attainable_flop_per_s",
+    "ridge_table",
+    "devices_needed",
+    "kv_tokens_that_fit",
+    "matmul_table",
+    "evaluate",
+    "substitute",
+    "latex",
     "notation_table",
 ]

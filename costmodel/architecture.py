@@ -1,35 +1,42 @@
-"""Architectures of decoder-only transformers, read from Hugging Face configs.
+"""The architecture of a decoder-only transformer: a validated value type.
 
 An :class:`Architecture` knows its shapes and nothing about hardware. It is
-built once from a ``config.json`` (validated at that moment, so every numeric
-function downstream can stay branch-free and vectorised), and its parameter
-counts come from the sympy expressions of :mod:`costmodel.formulas`.
-
-Each family parser follows the module structure of that family's
-``transformers`` implementation (which projections exist, which carry a
-bias, how many norms a block has, whether the LM head is tied when the key is
-absent). Book section: ``sec_memory``.
+built once (from a ``config.json`` through :mod:`costmodel.hf_config`, which
+knows the families), validated at that moment so that every numeric function
+downstream can stay branch-free and vectorised, and its counts are sums of
+the sympy expressions of :mod:`costmodel.formulas`. Its binding to the
+notation is generated from :mod:`costmodel.symbols`: every architecture,
+derived and count symbol names the attribute that gives its value, and
+:attr:`Architecture.symbols` maps each symbol to that value. Defined in
+:ref:`sec_notation`.
 """
 
 from __future__ import annotations
 
-import json
 import math
+import typing
 from dataclasses import dataclass, fields, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from types import MappingProxyType
+from typing import Any, Mapping
 
 import pandas as pd
+import sympy as sp
 
 from . import formulas as F
+from .hf_config import MAX_DIM, SUPPORTED_FAMILIES, read_config
+from .symbols import SYMBOLS
 
 __all__ = ["Architecture", "SUPPORTED_FAMILIES"]
 
-_NORM_PARAMS = {"rms": 1, "layer": 2, "none": 0}
-#: Largest size accepted for any one dimension (16.7 M); beyond it a config is
-#: surely malformed, and products of such sizes would lose exactness.
-MAX_DIM = 2**24
+_NORM_PARAMS = MappingProxyType({"rms": 1, "layer": 2, "none": 0})
+#: Counts are exact while below 2**53, the first integer float64 cannot
+#: tell from its neighbour.
+EXACT_LIMIT = 2**53
+#: Symbols whose values come from the architecture's own fields and derived
+#: shapes (the counts are computed from these).
+_SHAPE_GROUPS = ("architecture", "derived")
 
 
 @dataclass(frozen=True)
@@ -37,7 +44,8 @@ class Architecture:
     """Shapes of a decoder-only transformer (letters: :mod:`costmodel.symbols`).
 
     Build one with :meth:`from_hf_config` or :func:`costmodel.load_model`;
-    the constructor validates every field. Counts are exact Python ints.
+    the constructor validates every field and checks that every count stays
+    exact. Counts are Python ints. Defined in :ref:`sec_notation`.
     """
 
     name: str
@@ -83,11 +91,12 @@ class Architecture:
         where = f"model {self.name!r}"
         for fld in fields(self):
             v = getattr(self, fld.name)
-            if fld.type == "bool" and not isinstance(v, bool):
+            kind = _FIELD_TYPES[fld.name]
+            if kind is bool and not isinstance(v, bool):
                 raise ValueError(f"{where}: field {fld.name}={v!r} must be true or false")
-            if fld.type == "str" and not isinstance(v, str):
+            if kind is str and not isinstance(v, str):
                 raise ValueError(f"{where}: field {fld.name}={v!r} must be a string")
-            if fld.type == "int":
+            if kind is int:
                 if isinstance(v, bool) or not isinstance(v, int):
                     raise ValueError(f"{where}: field {fld.name}={v!r} must be an integer")
                 if v < 0:
@@ -114,12 +123,88 @@ class Architecture:
                 raise ValueError(
                     f"{where}: num_experts_per_tok={self.n_experts_per_token} must be between 1 and the number of experts {self.n_experts}"
                 )
-        if self.is_mla and (self.qk_nope_head_dim + self.qk_rope_head_dim <= 0 or self.v_head_dim <= 0):
-            raise ValueError(f"{where}: MLA needs qk_nope_head_dim+qk_rope_head_dim>0 and v_head_dim>0")
+        if self.is_mla:
+            if self.qk_nope_head_dim + self.qk_rope_head_dim <= 0 or self.v_head_dim <= 0:
+                raise ValueError(f"{where}: MLA needs qk_nope_head_dim+qk_rope_head_dim>0 and v_head_dim>0")
+            if self.head_dim != self.qk_nope_head_dim + self.qk_rope_head_dim or self.n_kv_heads != self.n_heads:
+                raise ValueError(
+                    f"{where}: with MLA, head_dim={self.head_dim} must be qk_nope_head_dim + qk_rope_head_dim = "
+                    f"{self.qk_nope_head_dim + self.qk_rope_head_dim} and n_kv_heads={self.n_kv_heads} must equal "
+                    f"n_heads={self.n_heads} (keys and values are expanded per head)"
+                )
         if self.n_sliding_layers > self.n_layers:
             raise ValueError(f"{where}: n_sliding_layers={self.n_sliding_layers} exceeds num_hidden_layers={self.n_layers}")
         if self.n_sliding_layers and self.sliding_window <= 0:
             raise ValueError(f"{where}: sliding_window={self.sliding_window} must be positive")
+        self.n_params  # noqa: B018  counts are checked for exactness now, not at first use
+
+    # ------------------------------------------------------------------
+    # derived shapes (the "derived" symbols of the notation)
+    @property
+    def norm_params_per_width(self) -> int:
+        """nu: parameters of one normalisation per unit of width."""
+        return _NORM_PARAMS[self.norm]
+
+    @property
+    def value_head_dim(self) -> int:
+        """d_v: width of one value head (``v_head_dim`` with MLA, else ``head_dim``)."""
+        return self.v_head_dim if self.is_mla else self.head_dim
+
+    @cached_property
+    def attention_width(self) -> float:
+        """w_a = H (d_h + d_v) / 2: the attention FLOP per attended position
+        and block are 4 w_a."""
+        return float(self.evaluate(F.ATTENTION_WIDTH))
+
+    @cached_property
+    def kv_elements_per_token_layer(self) -> int:
+        """e_kv: cached elements one token adds to one block (2 K d_h; MLA r_kv + d_rope)."""
+        return self.count(F.MLA_KV_ELEMENTS_PER_TOKEN_LAYER if self.is_mla else F.KV_ELEMENTS_PER_TOKEN_LAYER)
+
+    @cached_property
+    def symbols(self) -> Mapping[str, int | float]:
+        """Every architecture, derived and count symbol of
+        :mod:`costmodel.symbols` with its value for this model (read-only),
+        generated from the symbol table's ``attr`` names."""
+        return MappingProxyType({s.name: getattr(self, s.attr) for s in SYMBOLS.values() if s.attr})
+
+    def symbol_values(self) -> dict[str, int | float]:
+        """A mutable copy of :attr:`symbols`."""
+        return dict(self.symbols)
+
+    @cached_property
+    def _shape_values(self) -> Mapping[str, int]:
+        vals = {}
+        for s in SYMBOLS.values():
+            if s.group in _SHAPE_GROUPS and s.attr not in ("attention_width", "kv_elements_per_token_layer"):
+                v = getattr(self, s.attr)
+                vals[s.name] = int(v) if isinstance(v, bool) else v
+        return MappingProxyType(vals)
+
+    def evaluate(self, expr) -> float:
+        """The value of an expression in this model's shape symbols (float64)."""
+        if not getattr(expr, "free_symbols", None):
+            return float(expr)
+        fn = F.numeric(expr)
+        try:
+            return fn(**{a: self._shape_values[a] for a in fn.args})
+        except KeyError as e:
+            raise ValueError(f"{expr} needs the value of {e.args[0]!r}, which is not a shape of the model") from None
+
+    def count(self, expr) -> int:
+        """An integer-valued expression (a count) at this architecture, exactly:
+        float64 holds integers exactly below 2**53, so a count at or above it
+        is refused with the sizes that produced it."""
+        out = self.evaluate(expr)
+        if not math.isfinite(out) or abs(out) >= EXACT_LIMIT:
+            raise ValueError(
+                f"model {self.name!r}: a count of {out:.3g} is beyond the exact range of float64 (2**53); check the "
+                f"config sizes hidden_size={self.d_model}, num_hidden_layers={self.n_layers}, "
+                f"vocab_size={self.vocab_size}, intermediate_size={self.d_ff}, experts={self.n_experts}"
+            )
+        if out != round(out):  # pragma: no cover - every count expression is integer-valued
+            raise ArithmeticError(f"{expr} evaluated to {out} for {self.name}")
+        return int(out)
 
     # ------------------------------------------------------------------
     @property
@@ -139,74 +224,12 @@ class Architecture:
             return "MQA"
         return "GQA" if self.n_kv_heads < self.n_heads else "MHA"
 
-    def symbol_values(self) -> dict[str, int | float]:
-        """Values of the architecture symbols of :mod:`costmodel.symbols` (a copy)."""
-        return dict(self._symbol_values)
-
-    @cached_property
-    def _symbol_values(self) -> dict[str, int | float]:
-        qk = self.qk_nope_head_dim + self.qk_rope_head_dim if self.is_mla else self.head_dim
-        v = self.v_head_dim if self.is_mla else self.head_dim
-        base = self._base_values()
-        kv_expr = F.MLA_KV_ELEMENTS_PER_TOKEN_LAYER if self.is_mla else F.KV_ELEMENTS_PER_TOKEN_LAYER
-        base["e_kv"] = self._eval_int(kv_expr, base)
-        # attention width H (d_qk + d_v) / 2 (H d_h without MLA)
-        base["w_a"] = self.n_heads * (qk + v) / 2
-        return base
-
-    def _base_values(self) -> dict[str, int]:
-        return {
-            "d": self.d_model,
-            "L": self.n_layers,
-            "n_h": self.n_heads,
-            "n_kv": self.n_kv_heads,
-            "d_h": self.head_dim,
-            "f": self.d_ff,
-            "V": self.vocab_size,
-            "P": self.learned_positions,
-            "g": int(self.gated_mlp),
-            "t": int(self.tied_embeddings),
-            "beta_qkv": int(self.qkv_bias),
-            "beta_o": int(self.attn_out_bias),
-            "beta_mlp": int(self.mlp_bias),
-            "beta_lm": int(self.lm_head_bias),
-            "nu": _NORM_PARAMS[self.norm],
-            "n_norm": self.norms_per_block,
-            "E": self.n_experts,
-            "k_e": self.n_experts_per_token,
-            "f_e": self.d_ff_expert,
-            "f_s": self.d_ff_shared,
-            "gamma_s": int(self.shared_expert_gate),
-            "L_moe": self.n_moe_layers,
-            "r_q": self.q_lora_rank,
-            "r_kv": self.kv_lora_rank,
-            "d_nope": self.qk_nope_head_dim,
-            "d_rope": self.qk_rope_head_dim,
-            "d_v": self.v_head_dim,
-            "W": self.sliding_window,
-            "L_sw": self.n_sliding_layers,
-        }
-
-    def _eval_int(self, expr, vals: Mapping[str, Any] | None = None) -> int:
-        """Evaluate an integer-valued expression at this architecture, exactly
-        (float64 holds integers exactly up to 2**53, far above any count)."""
-        if not getattr(expr, "free_symbols", None):
-            return int(expr)
-        vals = self._base_values() if vals is None else vals
-        fn = F.numeric(expr)
-        out = float(fn(**{a: vals[a] for a in fn.args}))
-        if not math.isfinite(out) or out > 2**53:
-            raise ValueError(f"model {self.name!r}: a count of {out:.3g} is too large to be exact; check the config sizes")
-        if out != round(out):
-            raise ArithmeticError(f"{expr} evaluated to {out} for {self.name}")  # pragma: no cover
-        return int(round(out))
-
     # ------------------------------------------------------------------
     @cached_property
     def n_params(self) -> int:
         """Every trainable parameter (exact). Buffers such as rotary
         ``inv_freq`` or DeepSeek's ``e_score_correction_bias`` are not counted."""
-        return self._eval_int(F.TOTAL_PARAMS_MLA if self.is_mla else F.TOTAL_PARAMS)
+        return self.count(F.TOTAL_PARAMS_MLA if self.is_mla else F.TOTAL_PARAMS)
 
     @cached_property
     def n_active_params(self) -> int:
@@ -214,22 +237,22 @@ class Architecture:
         skips in each MoE block (equal to ``n_params`` for dense models)."""
         if not self.is_moe:
             return self.n_params
-        return self.n_params - self.n_moe_layers * self._eval_int(F.MOE_INACTIVE_PARAMS)
+        return self.n_params - self.n_moe_layers * self.count(F.MOE_INACTIVE_PARAMS)
 
     @cached_property
     def n_matmul_weights_active(self) -> int:
         """N_mm: matmul weights per token, LM head included, embedding lookup,
         biases and norms excluded (the 2 N_mm FLOP/token of ``forward_flops``)."""
-        return self._eval_int(F.MATMUL_WEIGHTS_MLA if self.is_mla else F.MATMUL_WEIGHTS)
+        return self.count(F.MATMUL_WEIGHTS_MLA if self.is_mla else F.MATMUL_WEIGHTS)
 
     @cached_property
     def n_embedding_params(self) -> int:
         """Token and learned position embeddings (the input side only)."""
-        return self._eval_int(F.EMBEDDING_PARAMS)
+        return self.count(F.EMBEDDING_PARAMS)
 
     def param_breakdown(self) -> pd.DataFrame:
         """Parameters by component, one row each, summing to ``n_params``."""
-        ev = self._eval_int
+        ev = self.count
         attn = F.MLA_PARAMS if self.is_mla else F.ATTN_PARAMS
         rows = [
             ("embedding", ev(F.EMBEDDING_PARAMS)),
@@ -274,407 +297,16 @@ class Architecture:
     def from_hf_config(cls, config: Mapping[str, Any] | str | Path, name: str | None = None) -> "Architecture":
         """Build from a Hugging Face ``config.json`` (a dict or a path).
 
-        Supported ``model_type`` values: see :data:`SUPPORTED_FAMILIES`. A
-        missing or malformed field raises ``ValueError`` naming it.
+        Supported ``model_type`` values: see :data:`SUPPORTED_FAMILIES`; the
+        reading rules are in :mod:`costmodel.hf_config`. A missing or
+        malformed field raises ``ValueError`` naming it. Defined in
+        :ref:`sec_memory`.
         """
-        if isinstance(config, (str, Path)):
-            path = Path(config)
-            try:
-                text = path.read_text(encoding="utf-8")
-            except OSError as e:
-                raise ValueError(f"cannot read config file {str(path)!r}: {e.strerror}") from None
-            try:
-                config = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"config file {str(path)!r} is not valid JSON: {e}") from None
-            name = name or path.stem
-        if not isinstance(config, Mapping):
-            raise ValueError(f"config must be a JSON object (dict), got {type(config).__name__}")
-        mt = config.get("model_type")
-        if mt is None:
-            raise ValueError("config has no 'model_type'; supported: " + ", ".join(SUPPORTED_FAMILIES))
-        if not isinstance(mt, str) or mt not in _PARSERS:
-            raise ValueError(f"model_type={mt!r} is not supported; supported families: " + ", ".join(SUPPORTED_FAMILIES))
-        if name is None:
-            name = str(config.get("_name_or_path") or mt)
-        return _PARSERS[mt](_Cfg(config, name), name)
+        return cls(**read_config(config, name))
 
 
-# ----------------------------------------------------------------------
-# Reading configs
-# ----------------------------------------------------------------------
-_MISSING = object()
-
-
-class _Cfg:
-    """Typed, validated access to a config dict; every error names the field."""
-
-    def __init__(self, raw: Mapping[str, Any], name: str):
-        self.raw = raw
-        self.name = name
-
-    def _err(self, key: str, msg: str) -> ValueError:
-        return ValueError(f"config of {self.name!r}: field {key}={self.raw.get(key, '<missing>')!r} {msg}")
-
-    def has(self, key: str) -> bool:
-        return self.raw.get(key) is not None
-
-    def int(self, key: str, default: Any = _MISSING, *aliases: str, minimum: int = 1) -> int:
-        for k in (key, *aliases):
-            if self.raw.get(k) is not None:
-                key = k
-                break
-        else:
-            if default is _MISSING:
-                raise ValueError(f"config of {self.name!r}: required field {key!r} is missing")
-            return default
-        v = self.raw[key]
-        if isinstance(v, bool):
-            raise self._err(key, "must be an integer, not a boolean")
-        if isinstance(v, float):
-            if not math.isfinite(v) or not v.is_integer():
-                raise self._err(key, "must be a whole number")
-            v = int(v)
-        if not isinstance(v, int):
-            raise self._err(key, f"must be an integer, got {type(v).__name__}")
-        if v < minimum:
-            raise self._err(key, f"must be at least {minimum}")
-        if v > MAX_DIM:
-            raise self._err(key, f"exceeds the largest accepted size {MAX_DIM}")
-        return v
-
-    def opt_int(self, key: str, minimum: int = 1) -> int:
-        """An optional positive integer; absent or null -> 0."""
-        return self.int(key, 0, minimum=minimum) if self.has(key) else 0
-
-    def bool(self, key: str, default: bool) -> bool:
-        if not self.has(key):
-            return default
-        v = self.raw[key]
-        if not isinstance(v, bool):
-            raise self._err(key, "must be true or false")
-        return v
-
-    def str(self, key: str, default: str = "") -> str:
-        if not self.has(key):
-            return default
-        v = self.raw[key]
-        if not isinstance(v, str):
-            raise self._err(key, "must be a string")
-        return v
-
-    def int_list(self, key: str) -> list[int]:
-        v = self.raw.get(key) or []
-        if not isinstance(v, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
-            raise self._err(key, "must be a list of integers")
-        return v
-
-    def head_dim(self, d: int, n_h: int, key: str = "head_dim") -> int:
-        if self.has(key):
-            return self.int(key)
-        if d % n_h:
-            raise ValueError(
-                f"config of {self.name!r}: num_attention_heads={n_h} does not divide hidden_size={d} "
-                f"and no '{key}' is given"
-            )
-        return d // n_h
-
-    def kv_heads(self, n_h: int, default: Any = "heads") -> int:
-        if default == "heads":
-            default = n_h
-        return self.int("num_key_value_heads", default)
-
-    def sliding(self, n_layers: int, all_layers: bool) -> tuple[int, int]:
-        """(window, sliding layers). ``layer_types`` wins when present."""
-        lt = self.raw.get("layer_types")
-        if lt is not None:
-            if not isinstance(lt, list) or len(lt) != n_layers:
-                raise self._err("layer_types", f"must be a list of {n_layers} layer types")
-            n_sw = sum(1 for x in lt if x == "sliding_attention")
-            return (self.int("sliding_window") if n_sw else 0, n_sw)
-        if all_layers and self.has("sliding_window"):
-            return self.int("sliding_window"), n_layers
-        return 0, 0
-
-    def common(self) -> dict[str, Any]:
-        return {
-            "max_position_embeddings": self.int("max_position_embeddings", 0, "n_positions", minimum=0),
-            "torch_dtype": self.str("torch_dtype", self.str("dtype")),
-        }
-
-
-def _llama_like(c: _Cfg, name: str, family: str, *, tie_default: bool, kv_default: Any = "heads",
-                qkv_bias: bool | None = None, norm: str = "rms", norms_per_block: int = 2,
-                sliding_all: bool = False) -> dict[str, Any]:
-    d = c.int("hidden_size")
-    n_h = c.int("num_attention_heads")
-    L = c.int("num_hidden_layers")
-    attn_bias = c.bool("attention_bias", False)
-    w, n_sw = c.sliding(L, sliding_all)
-    return dict(
-        name=name,
-        family=family,
-        d_model=d,
-        n_layers=L,
-        n_heads=n_h,
-        n_kv_heads=c.kv_heads(n_h, kv_default),
-        head_dim=c.head_dim(d, n_h),
-        d_ff=c.int("intermediate_size"),
-        vocab_size=c.int("vocab_size"),
-        gated_mlp=True,
-        tied_embeddings=c.bool("tie_word_embeddings", tie_default),
-        qkv_bias=attn_bias if qkv_bias is None else qkv_bias,
-        attn_out_bias=attn_bias,
-        mlp_bias=c.bool("mlp_bias", False),
-        norm=norm,
-        norms_per_block=norms_per_block,
-        sliding_window=w,
-        n_sliding_layers=n_sw,
-        **c.common(),
-    )
-
-
-def _llama(c: _Cfg, name: str) -> Architecture:
-    # LlamaConfig: tie_word_embeddings=False, num_key_value_heads=None -> heads
-    return Architecture(**_llama_like(c, name, "llama", tie_default=False))
-
-
-def _mistral(c: _Cfg, name: str) -> Architecture:
-    # MistralConfig: sliding window on every layer when set; no biases
-    kw = _llama_like(c, name, "mistral", tie_default=False, kv_default=_MISSING, sliding_all=True)
-    kw.update(qkv_bias=False, attn_out_bias=False, mlp_bias=False)
-    return Architecture(**kw)
-
-
-def _gemma(c: _Cfg, name: str) -> Architecture:
-    # GemmaConfig ties embeddings by default; GeGLU MLP; RMSNorm
-    return Architecture(**_llama_like(c, name, "gemma", tie_default=True, kv_default=_MISSING))
-
-
-def _gemma2(c: _Cfg, name: str) -> Architecture:
-    # Gemma-2: 4 RMSNorms per block (pre/post attention, pre/post MLP);
-    # sliding window on every other block, starting with block 0.
-    kw = _llama_like(c, name, "gemma2", tie_default=True, kv_default=_MISSING, norms_per_block=4)
-    L = kw["n_layers"]
-    if "layer_types" not in c.raw and c.has("sliding_window"):
-        kw.update(sliding_window=c.int("sliding_window"), n_sliding_layers=(L + 1) // 2)
-    return Architecture(**kw)
-
-
-def _olmo(c: _Cfg, name: str) -> Architecture:
-    # OLMo (v1, HF-native): non-parametric LayerNorm, no biases by default
-    return Architecture(**_llama_like(c, name, "olmo", tie_default=False, norm="none"))
-
-
-def _phi3(c: _Cfg, name: str) -> Architecture:
-    # Phi-3: fused qkv and gate_up projections without bias; sliding window
-    kw = _llama_like(c, name, "phi3", tie_default=False, sliding_all=True)
-    kw.update(qkv_bias=False, attn_out_bias=False, mlp_bias=False)
-    return Architecture(**kw)
-
-
-def _qwen2_sliding(c: _Cfg, L: int) -> tuple[int, int]:
-    if "layer_types" in c.raw:
-        return c.sliding(L, False)
-    if c.bool("use_sliding_window", False) and c.has("sliding_window"):
-        first_full = c.int("max_window_layers", L, minimum=0)
-        return c.int("sliding_window"), max(0, L - min(first_full, L))
-    return 0, 0
-
-
-def _qwen2(c: _Cfg, name: str) -> Architecture:
-    # Qwen2: bias on q, k, v (not o); sliding window only with use_sliding_window
-    kw = _llama_like(c, name, "qwen2", tie_default=False, qkv_bias=True)
-    kw["attn_out_bias"] = False
-    kw["sliding_window"], kw["n_sliding_layers"] = _qwen2_sliding(c, kw["n_layers"])
-    return Architecture(**kw)
-
-
-def _qwen2_moe(c: _Cfg, name: str) -> Architecture:
-    kw = _llama_like(c, name, "qwen2_moe", tie_default=False, qkv_bias=True)
-    kw["attn_out_bias"] = False
-    L = kw["n_layers"]
-    kw["sliding_window"], kw["n_sliding_layers"] = _qwen2_sliding(c, L)
-    n_e = c.int("num_experts")
-    step = c.int("decoder_sparse_step", 1)
-    only_mlp = set(c.int_list("mlp_only_layers"))
-    # blocks i with (i + 1) % step == 0 are sparse, except those listed as MLP-only
-    n_moe = L // step - sum(1 for i in only_mlp if 0 <= i < L and (i + 1) % step == 0)
-    shared = c.int("shared_expert_intermediate_size", 0, minimum=0)
-    kw.update(
-        n_experts=n_e,
-        n_experts_per_token=c.int("num_experts_per_tok"),
-        d_ff_expert=c.int("moe_intermediate_size"),
-        d_ff_shared=shared,
-        shared_expert_gate=shared > 0,
-        n_moe_layers=n_moe,
-    )
-    return Architecture(**kw)
-
-
-def _mixtral(c: _Cfg, name: str) -> Architecture:
-    # Mixtral: every block is MoE; experts have intermediate_size; router D x E
-    kw = _llama_like(c, name, "mixtral", tie_default=False, kv_default=_MISSING, sliding_all=True)
-    kw.update(qkv_bias=False, attn_out_bias=False, mlp_bias=False)
-    kw.update(
-        n_experts=c.int("num_local_experts"),
-        n_experts_per_token=c.int("num_experts_per_tok"),
-        d_ff_expert=kw["d_ff"],
-        n_moe_layers=kw["n_layers"],
-    )
-    return Architecture(**kw)
-
-
-def _deepseek_v3(c: _Cfg, name: str) -> Architecture:
-    # DeepSeek-V3: MLA; the first `first_k_dense_replace` blocks are dense,
-    # then every `moe_layer_freq`-th is MoE with n_shared_experts shared
-    # experts of width moe_intermediate_size. The multi-token-prediction
-    # module (num_nextn_predict_layers) is not part of the HF model.
-    d = c.int("hidden_size")
-    n_h = c.int("num_attention_heads")
-    L = c.int("num_hidden_layers")
-    f_e = c.int("moe_intermediate_size")
-    first_dense = c.int("first_k_dense_replace", 0, minimum=0)
-    freq = c.int("moe_layer_freq", 1)
-    n_e = c.int("n_routed_experts")
-    # blocks i >= first_k_dense_replace with i % moe_layer_freq == 0 are MoE
-    n_moe = max(0, (L - 1) // freq - (first_dense + freq - 1) // freq + 1) if L > first_dense else 0
-    attn_bias = c.bool("attention_bias", False)
-    if attn_bias:
-        raise ValueError(f"config of {name!r}: field attention_bias=True is not supported for MLA")
-    return Architecture(
-        name=name,
-        family="deepseek_v3",
-        d_model=d,
-        n_layers=L,
-        n_heads=n_h,
-        n_kv_heads=c.kv_heads(n_h),
-        head_dim=c.int("qk_nope_head_dim") + c.int("qk_rope_head_dim"),
-        d_ff=c.int("intermediate_size"),
-        vocab_size=c.int("vocab_size"),
-        gated_mlp=True,
-        tied_embeddings=c.bool("tie_word_embeddings", False),
-        n_experts=n_e,
-        n_experts_per_token=c.int("num_experts_per_tok"),
-        d_ff_expert=f_e,
-        d_ff_shared=c.int("n_shared_experts", 0, minimum=0) * f_e,
-        n_moe_layers=n_moe,
-        q_lora_rank=c.opt_int("q_lora_rank"),
-        kv_lora_rank=c.int("kv_lora_rank"),
-        qk_nope_head_dim=c.int("qk_nope_head_dim"),
-        qk_rope_head_dim=c.int("qk_rope_head_dim"),
-        v_head_dim=c.int("v_head_dim"),
-        **c.common(),
-    )
-
-
-def _phi(c: _Cfg, name: str) -> Architecture:
-    # Phi-1/1.5/2: parallel block with one LayerNorm, biases on every linear
-    # including the LM head, plain (gelu) MLP.
-    if c.bool("qk_layernorm", False):
-        raise ValueError(f"config of {name!r}: field qk_layernorm=True is not supported")
-    d = c.int("hidden_size")
-    n_h = c.int("num_attention_heads")
-    return Architecture(
-        name=name, family="phi", d_model=d, n_layers=c.int("num_hidden_layers"), n_heads=n_h,
-        n_kv_heads=c.kv_heads(n_h), head_dim=c.head_dim(d, n_h), d_ff=c.int("intermediate_size"),
-        vocab_size=c.int("vocab_size"), gated_mlp=False, tied_embeddings=c.bool("tie_word_embeddings", False),
-        qkv_bias=True, attn_out_bias=True, mlp_bias=True, lm_head_bias=True, norm="layer",
-        norms_per_block=1, parallel_block=True, **c.common(),
-    )
-
-
-def _starcoder2(c: _Cfg, name: str) -> Architecture:
-    # StarCoder2: LayerNorm with bias, plain MLP (c_fc, c_proj), use_bias on
-    # all linears, tied embeddings by default, sliding window on all blocks.
-    d = c.int("hidden_size")
-    n_h = c.int("num_attention_heads")
-    L = c.int("num_hidden_layers")
-    bias = c.bool("use_bias", True)
-    w, n_sw = c.sliding(L, True)
-    return Architecture(
-        name=name, family="starcoder2", d_model=d, n_layers=L, n_heads=n_h,
-        n_kv_heads=c.int("num_key_value_heads"), head_dim=c.head_dim(d, n_h), d_ff=c.int("intermediate_size"),
-        vocab_size=c.int("vocab_size"), gated_mlp=False, tied_embeddings=c.bool("tie_word_embeddings", True),
-        qkv_bias=bias, attn_out_bias=bias, mlp_bias=bias, norm="layer", sliding_window=w, n_sliding_layers=n_sw,
-        **c.common(),
-    )
-
-
-def _gpt2(c: _Cfg, name: str) -> Architecture:
-    # GPT-2: learned positions, fused c_attn with bias, plain MLP of n_inner
-    # (default 4 D), LayerNorms, LM head tied to the token embedding.
-    d = c.int("n_embd", _MISSING, "hidden_size")
-    n_h = c.int("n_head", _MISSING, "num_attention_heads")
-    n_pos = c.int("n_positions", _MISSING, "max_position_embeddings")
-    return Architecture(
-        name=name, family="gpt2", d_model=d, n_layers=c.int("n_layer", _MISSING, "num_hidden_layers"),
-        n_heads=n_h, n_kv_heads=n_h, head_dim=c.head_dim(d, n_h), d_ff=c.int("n_inner", 4 * d),
-        vocab_size=c.int("vocab_size"), gated_mlp=False, tied_embeddings=c.bool("tie_word_embeddings", True),
-        qkv_bias=True, attn_out_bias=True, mlp_bias=True, norm="layer", learned_positions=n_pos,
-        max_position_embeddings=n_pos, torch_dtype=c.str("torch_dtype"),
-    )
-
-
-def _gpt_neox(c: _Cfg, name: str) -> Architecture:
-    # GPT-NeoX / Pythia: fused query_key_value and dense with bias
-    # (attention_bias, default true), plain MLP with bias, two LayerNorms per
-    # block even with the parallel residual, untied embed_in / embed_out.
-    d = c.int("hidden_size")
-    n_h = c.int("num_attention_heads")
-    bias = c.bool("attention_bias", True)
-    return Architecture(
-        name=name, family="gpt_neox", d_model=d, n_layers=c.int("num_hidden_layers"), n_heads=n_h,
-        n_kv_heads=n_h, head_dim=c.head_dim(d, n_h), d_ff=c.int("intermediate_size"),
-        vocab_size=c.int("vocab_size"), gated_mlp=False, tied_embeddings=c.bool("tie_word_embeddings", False),
-        qkv_bias=bias, attn_out_bias=bias, mlp_bias=True, norm="layer",
-        parallel_block=c.bool("use_parallel_residual", True), **c.common(),
-    )
-
-
-def _falcon(c: _Cfg, name: str) -> Architecture:
-    # Falcon: query_key_value sized by new_decoder_architecture (GQA with
-    # num_kv_heads) or multi_query (one K/V head); `bias` on every linear but
-    # the LM head; one LayerNorm per parallel block (two with the new
-    # architecture, or a sequential block); MLP of ffn_hidden_size (4 D).
-    d = c.int("hidden_size")
-    n_h = c.int("num_attention_heads", _MISSING, "n_head")
-    new_arch = c.bool("new_decoder_architecture", False)
-    parallel = c.bool("parallel_attn", True)
-    if new_arch:
-        n_kv = c.int("num_kv_heads", _MISSING, "n_head_kv")
-        n_norm = c.int("num_ln_in_parallel_attn", 2)
-    else:
-        n_kv = 1 if c.bool("multi_query", True) else n_h
-        n_norm = 1 if parallel else 2
-    c.bool("alibi", False)  # validated only: ALiBi has no parameters
-    bias = c.bool("bias", False)
-    return Architecture(
-        name=name, family="falcon", d_model=d, n_layers=c.int("num_hidden_layers", _MISSING, "n_layer"),
-        n_heads=n_h, n_kv_heads=n_kv, head_dim=c.head_dim(d, n_h), d_ff=c.int("ffn_hidden_size", 4 * d),
-        vocab_size=c.int("vocab_size"), gated_mlp=False, tied_embeddings=c.bool("tie_word_embeddings", True),
-        qkv_bias=bias, attn_out_bias=bias, mlp_bias=bias, norm="layer", norms_per_block=n_norm,
-        parallel_block=parallel or new_arch, **c.common(),
-    )
-
-
-_PARSERS: dict[str, Callable[[_Cfg, str], Architecture]] = {
-    "llama": _llama,
-    "mistral": _mistral,
-    "mixtral": _mixtral,
-    "qwen2": _qwen2,
-    "qwen2_moe": _qwen2_moe,
-    "gemma": _gemma,
-    "gemma2": _gemma2,
-    "phi": _phi,
-    "phi3": _phi3,
-    "gpt2": _gpt2,
-    "gpt_neox": _gpt_neox,
-    "falcon": _falcon,
-    "starcoder2": _starcoder2,
-    "olmo": _olmo,
-    "deepseek_v3": _deepseek_v3,
-}
-
-#: The ``model_type`` values :meth:`Architecture.from_hf_config` understands.
-SUPPORTED_FAMILIES: tuple[str, ...] = tuple(_PARSERS)
+#: Field name -> its type (bool, int or str), resolved once from the annotations.
+_FIELD_TYPES: Mapping[str, type] = MappingProxyType(
+    {k: v for k, v in typing.get_type_hints(Architecture).items() if k in {f.name for f in fields(Architecture)}}
+)
+assert set(_FIELD_TYPES.values()) <= {bool, int, str}

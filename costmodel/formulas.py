@@ -12,14 +12,27 @@ Book sections: parameters and KV cache ``sec_memory``, FLOPs and the roofline
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import sympy as sp
 
-from .symbols import PYNAME, S
+from .symbols import S
 
 __all__ = [
+    "Matmul",
+    "params_of",
+    "weights_of",
+    "active_weights_of",
+    "mlp",
+    "ATTENTION",
+    "MLA",
+    "MLP",
+    "MOE",
+    "LM_HEAD",
+    "ATTENTION_WIDTH",
+    "ATTAINABLE_FLOP_PER_S",
     "mlp_params",
     "ATTN_PARAMS",
     "MLA_PARAMS",
@@ -61,50 +74,133 @@ d, L, n_h, n_kv, d_h, f, V, P = S.d, S.L, S.n_h, S.n_kv, S.d_h, S.f, S.V, S.P
 g, t = S.g, S.t
 
 # --------------------------------------------------------------------------
-# Parameters (sec_memory)
+# Matmul records (sec_memory, sec_roofline)
 # --------------------------------------------------------------------------
 
 
-def mlp_params(width: sp.Expr) -> sp.Expr:
-    """Parameters of one MLP of hidden width ``width``.
+@dataclass(frozen=True)
+class Matmul:
+    """One weight matrix of a block: ``x (.. x d_in) @ W (d_in x d_out)``.
 
-    Up projection (and, when gated, a gate projection of the same shape) plus
-    the down projection: (2 + g) D F weights; with biases, (1 + g) F + D more.
+    ``copies`` is how many such matrices a block stores (an indicator or a
+    count: the gate of a gated MLP has ``g`` copies, a routed expert's ``E``),
+    ``active`` how many one token multiplies by (default ``copies``; a routed
+    expert's ``k``), ``bias`` an indicator of a bias vector of width
+    ``d_out`` on each stored copy. Parameters, matmul weights and forward
+    FLOPs are sums over these records (2 FLOP per multiply-add).
     """
-    return (2 + g) * d * width + S.beta_mlp * ((1 + g) * width + d)
+
+    name: str
+    d_in: sp.Expr
+    d_out: sp.Expr
+    bias: sp.Expr = sp.Integer(0)
+    copies: sp.Expr = sp.Integer(1)
+    active: sp.Expr | None = None
+
+    @property
+    def weights(self) -> sp.Expr:
+        """Stored matrix elements."""
+        return self.copies * self.d_in * self.d_out
+
+    @property
+    def params(self) -> sp.Expr:
+        """Stored matrix elements plus biases."""
+        return self.copies * (self.d_in * self.d_out + self.bias * self.d_out)
+
+    @property
+    def active_weights(self) -> sp.Expr:
+        """Matrix elements one token multiplies by."""
+        return (self.copies if self.active is None else self.active) * self.d_in * self.d_out
+
+    @property
+    def forward_flops_per_token(self) -> sp.Expr:
+        return 2 * self.active_weights
+
+
+def params_of(records) -> sp.Expr:
+    """Parameters of a tuple of :class:`Matmul` records (weights and biases)."""
+    return sp.Add(*(r.params for r in records))
+
+
+def weights_of(records) -> sp.Expr:
+    """Stored matrix elements of a tuple of :class:`Matmul` records."""
+    return sp.Add(*(r.weights for r in records))
+
+
+def active_weights_of(records) -> sp.Expr:
+    """Matrix elements one token multiplies by, over ``records``."""
+    return sp.Add(*(r.active_weights for r in records))
+
+
+def mlp(width: sp.Expr, bias: sp.Expr = S.beta_mlp, copies: sp.Expr = 1, active: sp.Expr | None = None,
+        prefix: str = "") -> tuple[Matmul, ...]:
+    """An MLP of hidden width ``width``: gate (``g`` copies: only gated MLPs
+    have one), up and down projections, each with ``copies`` stored and
+    ``active`` used per token."""
+    act = None if active is None else sp.sympify(active)
+    return (
+        Matmul(prefix + "gate", d, width, bias, g * copies, None if act is None else g * act),
+        Matmul(prefix + "up", d, width, bias, sp.sympify(copies), act),
+        Matmul(prefix + "down", width, d, bias, sp.sympify(copies), act),
+    )
+
+
+def mlp_params(width: sp.Expr) -> sp.Expr:
+    """Parameters of one MLP of hidden width ``width``:
+    (2 + g) D F weights; with biases, (1 + g) F + D more."""
+    return params_of(mlp(width))
 
 
 #: Multi-/grouped-query attention: Q (D x H d_h), K and V (D x K d_h each),
-#: output (H d_h x D), plus optional biases.
-ATTN_PARAMS = (
-    d * n_h * d_h
-    + 2 * d * n_kv * d_h
-    + n_h * d_h * d
-    + S.beta_qkv * (n_h + 2 * n_kv) * d_h
-    + S.beta_o * d
+#: output (H d_h x D), optional biases.
+ATTENTION = (
+    Matmul("q", d, n_h * d_h, S.beta_qkv),
+    Matmul("k", d, n_kv * d_h, S.beta_qkv),
+    Matmul("v", d, n_kv * d_h, S.beta_qkv),
+    Matmul("o", n_h * d_h, d, S.beta_o),
 )
 
-#: DeepSeek multi-head latent attention. Queries go through a rank-r_q
-#: bottleneck with an RMSNorm (or a full-rank projection when r_q = 0); keys
-#: and values are compressed into an r_kv latent plus one shared rotary key of
-#: width d_rope, normalised, then expanded per head.
-_q_full = d * n_h * (S.d_nope + S.d_rope)
-_q_lora = d * S.r_q + S.r_q + S.r_q * n_h * (S.d_nope + S.d_rope)
-MLA_PARAMS = (
-    sp.Piecewise((_q_lora, S.r_q > 0), (_q_full, True))
-    + d * (S.r_kv + S.d_rope)
-    + S.r_kv
-    + S.r_kv * n_h * (S.d_nope + S.d_v)
-    + n_h * S.d_v * d
+#: DeepSeek multi-head latent attention, in the unabsorbed form that
+#: materialises per-head keys and values. Queries go through a rank-r_q
+#: bottleneck (or a full-rank projection when r_q = 0); keys and values are
+#: compressed into an r_kv latent plus one shared rotary key of width d_rope,
+#: then expanded per head.
+_q_lora = sp.Piecewise((1, S.r_q > 0), (0, True))
+MLA = (
+    Matmul("q_a", d, S.r_q, copies=_q_lora),
+    Matmul("q_b", S.r_q, n_h * (S.d_nope + S.d_rope), copies=_q_lora),
+    Matmul("q", d, n_h * (S.d_nope + S.d_rope), copies=1 - _q_lora),
+    Matmul("kv_a", d, S.r_kv + S.d_rope),
+    Matmul("kv_b", S.r_kv, n_h * (S.d_nope + S.d_v)),
+    Matmul("o", n_h * S.d_v, d),
 )
 
 #: A dense block's MLP.
-MLP_PARAMS = mlp_params(f)
+MLP = mlp(f)
 
-#: One mixture-of-experts block: E routed experts, a linear router (D x E),
-#: the shared expert(s) of total width F_s (no biases in any MoE family
-#: supported) and, for Qwen-MoE, a scalar sigmoid gate on the shared expert.
-MOE_PARAMS = S.E * mlp_params(S.f_e) + d * S.E + (2 + g) * d * S.f_s + S.gamma_s * d
+#: One mixture-of-experts block: E routed experts (k used per token), a
+#: linear router (D x E), the shared expert(s) of total width F_s (no biases
+#: in any MoE family supported) and, for Qwen-MoE, a D x 1 sigmoid gate on the
+#: shared expert.
+MOE = (
+    *mlp(S.f_e, copies=S.E, active=S.k_e, prefix="expert_"),
+    Matmul("router", d, S.E),
+    *mlp(S.f_s, bias=0, prefix="shared_"),
+    Matmul("shared_gate", d, 1, copies=S.gamma_s),
+)
+
+#: The output projection: stored unless tied to the embedding, always used.
+LM_HEAD = Matmul("lm_head", d, V, copies=1 - t, active=sp.Integer(1))
+
+# --------------------------------------------------------------------------
+# Parameters (sec_memory)
+# --------------------------------------------------------------------------
+
+ATTN_PARAMS = params_of(ATTENTION)
+#: MLA adds an RMSNorm on the query bottleneck (when r_q > 0) and on the latent.
+MLA_PARAMS = params_of(MLA) + _q_lora * S.r_q + S.r_kv
+MLP_PARAMS = params_of(MLP)
+MOE_PARAMS = params_of(MOE)
 
 #: Expected distinct routed experts a batch of B tokens touches in one MoE
 #: block when each token picks k of E uniformly: E (1 - (1 - k/E)^B).
@@ -121,17 +217,15 @@ NORM_PARAMS_PER_BLOCK = S.n_norm * S.nu * d
 #: Token embedding plus learned positions (0 for rotary and ALiBi models).
 EMBEDDING_PARAMS = V * d + P * d
 
-#: The output projection: absent when tied to the embedding, optional bias.
-LM_HEAD_PARAMS = (1 - t) * V * d + S.beta_lm * V
+#: The output projection when untied, plus its bias (Phi-1/2) either way.
+LM_HEAD_PARAMS = LM_HEAD.params + S.beta_lm * V
 
-# --------------------------------------------------------------------------
-# FLOPs (sec_roofline)
-# --------------------------------------------------------------------------
 
-#: Parameters of the whole model: embeddings, L attention blocks, the MLPs of
-#: the L - L_moe dense blocks and the L_moe MoE blocks, the norms, a final
-#: norm and the LM head. ``attention`` is ATTN_PARAMS or MLA_PARAMS.
 def total_params(attention: sp.Expr) -> sp.Expr:
+    """Parameters of the whole model: embeddings, L attention blocks
+    (``attention`` is ATTN_PARAMS or MLA_PARAMS), the MLPs of the L - L_moe
+    dense blocks and the L_moe MoE blocks, the norms, a final norm and the
+    LM head."""
     return (
         EMBEDDING_PARAMS
         + L * attention
@@ -146,35 +240,34 @@ def total_params(attention: sp.Expr) -> sp.Expr:
 TOTAL_PARAMS = total_params(ATTN_PARAMS)
 TOTAL_PARAMS_MLA = total_params(MLA_PARAMS)
 
-#: Matmul weights (no biases) of one attention block.
-ATTN_MATMUL_WEIGHTS = 2 * d * n_h * d_h + 2 * d * n_kv * d_h
-#: Matmul weights of one MLA block (its parameters less the two norms), in
-#: the unabsorbed form that materialises per-head keys and values.
-MLA_MATMUL_WEIGHTS = (
-    sp.Piecewise((d * S.r_q + S.r_q * n_h * (S.d_nope + S.d_rope), S.r_q > 0), (_q_full, True))
-    + d * (S.r_kv + S.d_rope)
-    + S.r_kv * n_h * (S.d_nope + S.d_v)
-    + n_h * S.d_v * d
-)
+# --------------------------------------------------------------------------
+# FLOPs (sec_roofline)
+# --------------------------------------------------------------------------
+
+ATTN_MATMUL_WEIGHTS = weights_of(ATTENTION)
+MLA_MATMUL_WEIGHTS = weights_of(MLA)
 #: Matmul weights a token uses in one MoE block: k routed experts, the
 #: router and the shared expert(s).
-MOE_MATMUL_WEIGHTS_ACTIVE = (
-    S.k_e * (2 + g) * d * S.f_e + d * S.E + (2 + g) * d * S.f_s + S.gamma_s * d
-)
+MOE_MATMUL_WEIGHTS_ACTIVE = active_weights_of(MOE)
 
 
 def matmul_weights(attention: sp.Expr) -> sp.Expr:
     """N_mm: matmul weights one token touches in the whole model."""
     return (
         L * attention
-        + (L - S.L_moe) * (2 + g) * d * f
+        + (L - S.L_moe) * active_weights_of(MLP)
         + S.L_moe * MOE_MATMUL_WEIGHTS_ACTIVE
-        + V * d
+        + LM_HEAD.active_weights
     )
 
 
 MATMUL_WEIGHTS = matmul_weights(ATTN_MATMUL_WEIGHTS)
 MATMUL_WEIGHTS_MLA = matmul_weights(MLA_MATMUL_WEIGHTS)
+
+#: Attention width of a block: H (d_qk + d_v) / 2, half the FLOP per attended
+#: position of Q K^T (H d_h) plus the weighted sum of values (H d_v); H d_h
+#: when d_v = d_h.
+ATTENTION_WIDTH = n_h * (d_h + S.d_v) / 2
 
 #: Attention positions visited by T new tokens that follow C_0 cached ones
 #: in one causal pass (each sees the cache, the earlier new tokens and
@@ -248,6 +341,8 @@ ROOFLINE_TIME = sp.Max(S.F_op / (S.pi * S.eta_c), S.M_op / (S.beta_mem * S.eta_m
 ARITHMETIC_INTENSITY = S.F_op / S.M_op
 #: The intensity at which compute and memory time are equal.
 RIDGE_INTENSITY = (S.pi * S.eta_c) / (S.beta_mem * S.eta_m)
+#: FLOP/s attainable at intensity I: the roof min(pi eta_c, beta eta_m I).
+ATTAINABLE_FLOP_PER_S = sp.Min(S.pi * S.eta_c, S.beta_mem * S.eta_m * S.I)
 #: Intensity of a (B x D) @ (D x F) matmul in b_w-byte elements: 2BDF FLOP
 #: over reading both operands and writing the result.
 MATMUL_INTENSITY = (2 * S.B * d * f) / (S.b_w * (S.B * d + d * f + S.B * f))
@@ -267,7 +362,7 @@ class _Numeric:
 
     def __init__(self, expr: sp.Expr):
         self.expr = expr
-        self.args = tuple(sorted((PYNAME[s] for s in expr.free_symbols)))
+        self.args = tuple(sorted(s.name for s in expr.free_symbols))
         syms = [getattr(S, a) for a in self.args]
         self._fn = sp.lambdify(syms, expr, modules=_NUMPY_MODULES)
 

@@ -1,12 +1,16 @@
 """Numeric quantities: the formulas of :mod:`costmodel.formulas`, evaluated.
 
-Every function takes an :class:`~costmodel.Architecture` (and a
-:class:`~costmodel.Hardware` where a device is involved) plus workload sizes
-that may be numpy arrays; the result broadcasts over them. Units are SI base
-units: FLOP, byte, second. Inputs are checked here, at the boundary, so the
-numeric core never sees a negative batch or a NaN.
+Every function takes an :class:`~costmodel.Architecture` (or a catalog model
+id) and, where a device is involved, a :class:`~costmodel.Hardware` (or a
+catalog device id), plus workload sizes that may be numpy arrays; the result
+broadcasts over them and is a Python float for scalar inputs. Units are SI:
+FLOP, byte, second. Public functions validate their inputs once, through
+:mod:`costmodel._validate`, and then call private kernels (``_kv``,
+``_weights``...) that never check again; composite functions such as
+:func:`phase_roofline` compose the kernels.
 
-Book sections: ``sec_memory`` (bytes), ``sec_roofline`` (FLOPs and time).
+Book sections: ``sec_memory`` (bytes), ``sec_roofline`` (FLOPs and time),
+``sec_hardware`` (device tables).
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from . import _validate as V
 from . import formulas as F
 from .architecture import Architecture
-from .catalog import Hardware, load_hardware, load_model
-from .dtypes import bytes_per_element, canonical_dtype
+from .catalog import Hardware, list_hardware, list_models
+from .dtypes import bytes_per_element
+from ._validate import ArchLike, ArrayLike, HardwareLike
 
 __all__ = [
     "weight_bytes",
@@ -31,218 +37,45 @@ __all__ = [
     "activation_bytes",
     "training_state_bytes",
     "roofline_time_s",
+    "attainable_flop_per_s",
     "arithmetic_intensity",
     "ridge_intensity",
+    "ridge_table",
     "phase_roofline",
     "memory_fit_table",
+    "devices_needed",
+    "kv_tokens_that_fit",
+    "matmul_table",
 ]
 
-
-#: Largest workload size accepted (tokens, batch, context...): 1e15 covers a
-#: 15e12-token training run; beyond it an input is surely a mistake and
-#: products would overflow float64.
-MAX_SIZE = 1e15
-
-
-def _arr(name: str, value, *, minimum: float = 0.0, integer: bool = False, maximum: float = MAX_SIZE):
-    """Validate a workload size: finite, in [minimum, maximum], whole when ``integer``."""
-    if isinstance(value, (bool, np.bool_)) or (isinstance(value, np.ndarray) and value.dtype == bool):
-        raise ValueError(f"{name}={value!r} must be a number, not a boolean")
-    try:
-        a = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}={value!r} must be a number or an array of numbers") from None
-    if a.size == 0:
-        raise ValueError(f"{name} is empty")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name}={value!r} must be finite (got NaN or infinity)")
-    if np.any(a < minimum):
-        bad = a[a < minimum].flat[0]
-        raise ValueError(f"{name}={bad:g} must be at least {minimum:g}")
-    if np.any(a > maximum):
-        bad = a[a > maximum].flat[0]
-        raise ValueError(f"{name}={bad:g} exceeds the largest accepted value {maximum:g}")
-    if integer and np.any(a != np.round(a)):
-        bad = a[a != np.round(a)].flat[0]
-        raise ValueError(f"{name}={bad:g} must be a whole number")
-    return a
-
-
-def _check_arch(arch) -> Architecture:
-    if isinstance(arch, str):
-        return load_model(arch)
-    if not isinstance(arch, Architecture):
-        raise ValueError(f"arch={arch!r} must be an Architecture (or a catalog model id)")
-    return arch
-
-
-def _check_hw(hw) -> Hardware:
-    if isinstance(hw, str):
-        return load_hardware(hw)
-    if not isinstance(hw, Hardware):
-        raise ValueError(f"hardware={hw!r} must be a Hardware (or a catalog hardware id)")
-    return hw
+#: Kept for callers of the old private name; see :data:`costmodel._validate.MAX_SIZE`.
+MAX_SIZE = V.MAX_SIZE
 
 
 def _call(expr, arch: Architecture, **workload):
-    vals = arch.symbol_values()
-    vals.update(workload)
+    """Kernel: ``expr`` at ``arch``'s symbols and the (validated) workload."""
+    vals = arch.symbols
     fn = F.numeric(expr)
-    return fn(**{a: vals[a] for a in fn.args})
+    return fn(**{a: workload[a] if a in workload else vals[a] for a in fn.args})
 
 
 # ----------------------------------------------------------------------
-# Memory
+# Kernels (validated inputs only)
 # ----------------------------------------------------------------------
-def weight_bytes(arch, dtype: str = "bf16", *, group_size=None, scale_dtype: str = "fp16", n_params=None):
-    """Bytes to store the weights in ``dtype`` (int4 = 0.5 byte).
-
-    With ``group_size`` (e.g. 128 for GPTQ/AWQ-style int4), one scale of
-    ``scale_dtype`` per group is added: N (b_w + b_sc / G). All parameters are
-    counted at ``dtype``; pass ``n_params`` to override N (e.g. active ones).
-    Formula: :data:`costmodel.formulas.WEIGHT_BYTES` (book ``sec_memory``).
-    """
-    arch = _check_arch(arch)
-    b_w = bytes_per_element(dtype)
-    if group_size is None:
-        g, b_sc = 1.0, 0.0
-    else:
-        g = _arr("group_size", group_size, minimum=1, integer=True)
-        b_sc = bytes_per_element(scale_dtype, "scale_dtype")
-    n = arch.n_params if n_params is None else _arr("n_params", n_params)
-    return F.numeric(F.WEIGHT_BYTES)(N=n, b_w=b_w, b_sc=b_sc, G=g)
+def _weights(arch: Architecture, b_w: float, G=1.0, b_sc=0.0, n=None):
+    return F.numeric(F.WEIGHT_BYTES)(N=arch.n_params if n is None else n, b_w=b_w, b_sc=b_sc, G=G)
 
 
-def kv_cache_bytes(arch, tokens, dtype: str = "bf16", batch=1):
-    """KV-cache bytes of ``batch`` sequences of ``tokens`` tokens each.
-
-    GQA/MQA cache 2 K d_h elements per token and block, MLA its latent plus
-    rotary key (r_kv + d_rope); sliding-window blocks keep at most W tokens.
-    Broadcasts over ``tokens`` and ``batch``. Formula:
-    :data:`costmodel.formulas.KV_CACHE_BYTES` (book ``sec_memory``).
-    """
-    arch = _check_arch(arch)
-    s = _arr("tokens", tokens, integer=True)
-    b = _arr("batch", batch, integer=True)
-    return _call(F.KV_CACHE_BYTES, arch, s=s, B=b, b_kv=bytes_per_element(dtype))
+def _kv(arch: Architecture, s, B, b_kv: float):
+    return _call(F.KV_CACHE_BYTES, arch, s=s, B=B, b_kv=b_kv)
 
 
-def kv_cache_bytes_per_token(arch, dtype: str = "bf16"):
-    """KV-cache bytes one token adds while the context is within every window."""
-    arch = _check_arch(arch)
-    return float(arch.n_layers * arch.symbol_values()["e_kv"] * bytes_per_element(dtype))
+def _forward(arch: Architecture, T, C):
+    return _call(F.FORWARD_FLOPS, arch, T=T, C=C)
 
 
-def activation_bytes(arch, seq_len, batch=1, dtype: str = "bf16", *, flash_attention: bool = True,
-                     dropout: bool = False):
-    """Activations all blocks store for the backward pass (no recomputation).
-
-    Korthikanti et al. (2022) generalised to GQA and gated MLPs; MoE blocks
-    count the k routed experts plus the shared ones as the MLP width. With
-    ``flash_attention=False`` and ``dropout=True`` on a GPT-style block this is
-    S B D (34 + 5 H S / D) bytes per block in 16 bit. Book ``sec_memory``.
-    """
-    arch = _check_arch(arch)
-    s = _arr("seq_len", seq_len, minimum=1, integer=True)
-    b = _arr("batch", batch, minimum=1, integer=True)
-    common = dict(s=s, B=b, b_a=bytes_per_element(dtype), p_drop=float(dropout), phi_fa=float(flash_attention))
-    v = arch.symbol_values()
-    if arch.is_mla:  # per-head Q/K of width d_nope + d_rope and V of d_v, all H heads
-        v = dict(v, n_kv=arch.n_heads, d_h=arch.qk_nope_head_dim + arch.qk_rope_head_dim)
-    else:
-        v = dict(v, d_v=arch.head_dim)
-    fn = F.numeric(F.ACTIVATION_BYTES_PER_BLOCK)
-    dense = fn(**{a: {**v, **common}[a] for a in fn.args})
-    out = (arch.n_layers - arch.n_moe_layers) * dense
-    if arch.is_moe:
-        f_moe = arch.n_experts_per_token * arch.d_ff_expert + arch.d_ff_shared
-        moe = fn(**{a: {**v, "f": f_moe, **common}[a] for a in fn.args})
-        out = out + arch.n_moe_layers * moe
-    return out
-
-
-def training_state_bytes(arch, weight_dtype: str = "bf16", grad_dtype: str = "bf16", optimizer_bytes_per_param=12.0):
-    """Weights, gradients and optimizer state for training, without sharding.
-
-    The default is mixed-precision Adam: 2 + 2 + 12 = 16 bytes per parameter
-    (fp32 master weights, momentum and variance; Rajbhandari et al. 2020).
-    """
-    arch = _check_arch(arch)
-    opt = _arr("optimizer_bytes_per_param", optimizer_bytes_per_param)
-    return F.numeric(F.TRAINING_STATE_BYTES)(
-        N=arch.n_params, b_w=bytes_per_element(weight_dtype, "weight_dtype"),
-        b_g=bytes_per_element(grad_dtype, "grad_dtype"), b_opt=opt,
-    )
-
-
-# ----------------------------------------------------------------------
-# FLOPs
-# ----------------------------------------------------------------------
-def forward_flops(arch, tokens, context=0):
-    """Forward FLOPs of ``tokens`` tokens that each attend to ``context`` positions.
-
-    2 FLOP per multiply-add with every matmul weight a token uses (N_mm: LM
-    head included, embedding lookup, biases and norms excluded; for MoE only
-    the k routed experts) plus 4 w_a FLOP per attended position and block
-    (Q K^T and the weighted sum of values); sliding-window blocks attend to
-    at most W positions. A decode step at cache length c is
-    ``forward_flops(arch, 1, c + 1)``. For a causal pass use
-    :func:`prefill_flops`. Formula: :data:`costmodel.formulas.FORWARD_FLOPS`.
-    """
-    arch = _check_arch(arch)
-    t = _arr("tokens", tokens, integer=True)
-    c = _arr("context", context, integer=True)
-    return _call(F.FORWARD_FLOPS, arch, T=t, C=c, N_mm=arch.n_matmul_weights_active)
-
-
-def prefill_flops(arch, prompt_tokens, cached_tokens=0):
-    """Forward FLOPs of a causal pass over ``prompt_tokens`` new tokens after
-    ``cached_tokens`` already cached (each token attends to the cache, the
-    earlier new tokens and itself, capped at W in sliding-window blocks).
-    Formula: :data:`costmodel.formulas.PREFILL_FLOPS`."""
-    arch = _check_arch(arch)
-    t = _arr("prompt_tokens", prompt_tokens, integer=True)
-    c0 = _arr("cached_tokens", cached_tokens, integer=True)
-    return _call(F.PREFILL_FLOPS, arch, T=t, C_0=c0, N_mm=arch.n_matmul_weights_active)
-
-
-# ----------------------------------------------------------------------
-# Roofline
-# ----------------------------------------------------------------------
-def _eta(name: str, v):
-    a = _arr(name, v)
-    if np.any(a <= 0) or np.any(a > 1):
-        raise ValueError(f"{name}={v!r} must be in (0, 1]")
-    return a
-
-
-def roofline_time_s(flop, bytes_moved, hardware, dtype: str = "bf16", *, eta_compute=1.0, eta_memory=1.0):
-    """Seconds for an operation of ``flop`` FLOP moving ``bytes_moved`` bytes:
-    max(F / (pi eta_c), M / (beta eta_m)) (Williams et al. 2009).
-    Formula: :data:`costmodel.formulas.ROOFLINE_TIME` (book ``sec_roofline``)."""
-    hw = _check_hw(hardware)
-    return F.numeric(F.ROOFLINE_TIME)(
-        F_op=_arr("flop", flop, maximum=1e30), M_op=_arr("bytes_moved", bytes_moved, maximum=1e30), pi=hw.peak_flops(dtype),
-        beta_mem=hw.memory_bandwidth_bytes_per_s, eta_c=_eta("eta_compute", eta_compute),
-        eta_m=_eta("eta_memory", eta_memory),
-    )
-
-
-def arithmetic_intensity(flop, bytes_moved):
-    """FLOP per byte moved."""
-    m = _arr("bytes_moved", bytes_moved, maximum=1e30)
-    if np.any(m <= 0):
-        raise ValueError(f"bytes_moved={bytes_moved!r} must be positive")
-    return F.numeric(F.ARITHMETIC_INTENSITY)(F_op=_arr("flop", flop, maximum=1e30), M_op=m)
-
-
-def ridge_intensity(hardware, dtype: str = "bf16", *, eta_compute=1.0, eta_memory=1.0):
-    """FLOP per byte at which ``hardware`` is equally compute- and memory-bound."""
-    hw = _check_hw(hardware)
-    return F.numeric(F.RIDGE_INTENSITY)(
-        pi=hw.peak_flops(dtype), beta_mem=hw.memory_bandwidth_bytes_per_s,
-        eta_c=_eta("eta_compute", eta_compute), eta_m=_eta("eta_memory", eta_memory),
-    )
+def _prefill(arch: Architecture, T, C_0):
+    return _call(F.PREFILL_FLOPS, arch, T=T, C_0=C_0)
 
 
 def _weights_read_params(arch: Architecture, batch):
@@ -255,15 +88,243 @@ def _weights_read_params(arch: Architecture, batch):
     dense = arch.n_params - untied + lookup_rows
     if not arch.is_moe:
         return np.asarray(dense, dtype=np.float64)
-    v = arch.symbol_values()
-    touched = F.numeric(F.EXPERTS_TOUCHED)(E=v["E"], k_e=v["k_e"], B=batch)
-    per_expert = arch._eval_int(F.PER_EXPERT_PARAMS)
-    return dense - arch.n_moe_layers * (arch.n_experts - touched) * per_expert
+    touched = _call(F.EXPERTS_TOUCHED, arch, B=batch)
+    return dense - arch.n_moe_layers * (arch.n_experts - touched) * arch.count(F.PER_EXPERT_PARAMS)
 
 
-def phase_roofline(arch, hardware, *, prompt_tokens=1024, context=None, batch=1, weight_dtype: str = "bf16",
-                   kv_dtype: str = "bf16", compute_dtype: str | None = None, eta_compute=1.0, eta_memory=1.0,
-                   check_fit: bool = True) -> pd.DataFrame:
+# ----------------------------------------------------------------------
+# Memory
+# ----------------------------------------------------------------------
+def weight_bytes(arch: ArchLike, dtype: str = "bf16", *, group_size: ArrayLike | None = None,
+                 scale_dtype: str = "fp16", n_params: ArrayLike | None = None):
+    """Bytes M_weights to store the weights in ``dtype`` (b_w; int4 = 0.5 byte).
+
+    With ``group_size`` G (e.g. 128 for GPTQ/AWQ-style int4), one scale of
+    ``scale_dtype`` (b_sc bytes) per group is added: N (b_w + b_sc / G). All
+    N parameters are counted at ``dtype``; pass ``n_params`` to override N
+    (e.g. active ones). Formula :data:`costmodel.formulas.WEIGHT_BYTES`.
+    Defined in :ref:`sec_memory`.
+    """
+    arch = V.as_arch(arch)
+    b_w = bytes_per_element(V.dtype("dtype", dtype))
+    if group_size is None:
+        g, b_sc = 1.0, 0.0
+    else:
+        g = V.size("group_size", group_size, minimum=1, integer=True)
+        b_sc = bytes_per_element(V.dtype("scale_dtype", scale_dtype))
+    n = None if n_params is None else V.size("n_params", n_params)
+    return _weights(arch, b_w, g, b_sc, n)
+
+
+def kv_cache_bytes(arch: ArchLike, tokens: ArrayLike, dtype: str = "bf16", batch: ArrayLike = 1):
+    """KV-cache bytes M_kv of ``batch`` (B) sequences of ``tokens`` (S) tokens each, in ``dtype`` (b_kv).
+
+    GQA/MQA cache 2 K d_h elements per token and block, MLA its latent plus
+    rotary key (r_kv + d_rope); sliding-window blocks keep at most W tokens.
+    Broadcasts over ``tokens`` and ``batch``. Formula
+    :data:`costmodel.formulas.KV_CACHE_BYTES`. Defined in :ref:`sec_memory`.
+    """
+    arch = V.as_arch(arch)
+    s = V.size("tokens", tokens, integer=True)
+    b = V.size("batch", batch, integer=True)
+    V.broadcast(tokens=s, batch=b)
+    return _kv(arch, s, b, bytes_per_element(V.dtype("dtype", dtype)))
+
+
+def kv_cache_bytes_per_token(arch: ArchLike, dtype: str = "bf16") -> float:
+    """KV-cache bytes one token adds while the context is within every
+    window: L e_kv b_kv. Defined in :ref:`sec_memory`."""
+    arch = V.as_arch(arch)
+    return float(arch.n_layers * arch.kv_elements_per_token_layer * bytes_per_element(V.dtype("dtype", dtype)))
+
+
+def activation_bytes(arch: ArchLike, seq_len: ArrayLike, batch: ArrayLike = 1, dtype: str = "bf16", *,
+                     flash_attention: bool = True, dropout: bool = False):
+    """Activations all blocks store for the backward pass (no recomputation), in bytes.
+
+    Korthikanti et al. (2022) generalised to GQA and gated MLPs, with
+    ``seq_len`` S, ``batch`` B and activations in ``dtype`` (b_a); MoE blocks
+    count the k routed experts plus the shared ones as the MLP width. With
+    ``flash_attention=False`` and ``dropout=True`` on a GPT-style block this
+    is S B D (34 + 5 H S / D) bytes per block in 16 bit. Both switches take
+    ``True`` or ``False`` only. Formula
+    :data:`costmodel.formulas.ACTIVATION_BYTES_PER_BLOCK`. Defined in
+    :ref:`sec_memory`.
+    """
+    arch = V.as_arch(arch)
+    s = V.size("seq_len", seq_len, minimum=1, integer=True)
+    b = V.size("batch", batch, minimum=1, integer=True)
+    V.broadcast(seq_len=s, batch=b)
+    common = dict(s=s, B=b, b_a=bytes_per_element(V.dtype("dtype", dtype)),
+                  p_drop=float(V.flag("dropout", dropout)), phi_fa=float(V.flag("flash_attention", flash_attention)))
+    out = (arch.n_layers - arch.n_moe_layers) * _call(F.ACTIVATION_BYTES_PER_BLOCK, arch, **common)
+    if arch.is_moe:
+        f_moe = arch.n_experts_per_token * arch.d_ff_expert + arch.d_ff_shared
+        out = out + arch.n_moe_layers * _call(F.ACTIVATION_BYTES_PER_BLOCK, arch, f=f_moe, **common)
+    return out
+
+
+def training_state_bytes(arch: ArchLike, weight_dtype: str = "bf16", grad_dtype: str = "bf16",
+                         optimizer_bytes_per_param: ArrayLike = 12.0):
+    """Weights, gradients and optimizer state for training, without sharding, in bytes:
+    N (b_w + b_g + b_opt).
+
+    The default is mixed-precision Adam: 2 + 2 + 12 = 16 bytes per parameter
+    (fp32 master weights, momentum and variance; Rajbhandari et al. 2020).
+    Formula :data:`costmodel.formulas.TRAINING_STATE_BYTES`. Defined in
+    :ref:`sec_memory`.
+    """
+    arch = V.as_arch(arch)
+    opt = V.size("optimizer_bytes_per_param", optimizer_bytes_per_param)
+    return F.numeric(F.TRAINING_STATE_BYTES)(
+        N=arch.n_params, b_w=bytes_per_element(V.dtype("weight_dtype", weight_dtype)),
+        b_g=bytes_per_element(V.dtype("grad_dtype", grad_dtype)), b_opt=opt,
+    )
+
+
+# ----------------------------------------------------------------------
+# FLOPs
+# ----------------------------------------------------------------------
+def forward_flops(arch: ArchLike, tokens: ArrayLike, context: ArrayLike = 0):
+    """Forward FLOPs of ``tokens`` (T) tokens that each attend to ``context`` (C) positions.
+
+    2 FLOP per multiply-add with every matmul weight a token uses (N_mm: LM
+    head included, embedding lookup, biases and norms excluded; for MoE only
+    the k routed experts) plus 4 w_a FLOP per attended position and block
+    (Q K^T and the weighted sum of values); sliding-window blocks attend to
+    at most W positions. A decode step at cache length c is
+    ``forward_flops(arch, 1, c + 1)``. For a causal pass use
+    :func:`prefill_flops`. Formula :data:`costmodel.formulas.FORWARD_FLOPS`.
+    Defined in :ref:`sec_roofline`.
+    """
+    arch = V.as_arch(arch)
+    t = V.size("tokens", tokens, integer=True)
+    c = V.size("context", context, integer=True)
+    V.broadcast(tokens=t, context=c)
+    return _forward(arch, t, c)
+
+
+def prefill_flops(arch: ArchLike, prompt_tokens: ArrayLike, cached_tokens: ArrayLike = 0):
+    """Forward FLOPs of a causal pass over ``prompt_tokens`` (T) new tokens
+    after ``cached_tokens`` (C_0) already cached (each token attends to the
+    cache, the earlier new tokens and itself, capped at W in sliding-window
+    blocks). Formula :data:`costmodel.formulas.PREFILL_FLOPS`. Defined in
+    :ref:`sec_roofline`."""
+    arch = V.as_arch(arch)
+    t = V.size("prompt_tokens", prompt_tokens, integer=True)
+    c0 = V.size("cached_tokens", cached_tokens, integer=True)
+    V.broadcast(prompt_tokens=t, cached_tokens=c0)
+    return _prefill(arch, t, c0)
+
+
+def matmul_table(arch: ArchLike) -> pd.DataFrame:
+    """The model's weight matrices, one row per matmul record of
+    :mod:`costmodel.formulas`: the block it sits in, its input and output
+    widths, copies stored and used per token in one block, the number of
+    such blocks, and the parameters, stored weights and forward FLOP per
+    token summed over the model. The ``params`` column plus the
+    embeddings and norms is ``n_params``; twice the ``active_weights``
+    column is the 2 N_mm of :func:`forward_flops`. Defined in
+    :ref:`sec_roofline`."""
+    arch = V.as_arch(arch)
+    attention = F.MLA if arch.is_mla else F.ATTENTION
+    groups = [("attention", attention, arch.n_layers), ("mlp", F.MLP, arch.n_layers - arch.n_moe_layers),
+              ("moe", F.MOE, arch.n_moe_layers), ("lm head", (F.LM_HEAD,), 1)]
+    rows = []
+    for block, records, n_blocks in groups:
+        if not n_blocks:
+            continue
+        for r in records:
+            copies = arch.evaluate(r.copies)
+            active = copies if r.active is None else arch.evaluate(r.active)
+            if not copies and not active:
+                continue
+            rows.append({
+                "model": arch.name, "block": block, "matmul": r.name, "d_in": arch.count(r.d_in),
+                "d_out": arch.count(r.d_out), "copies_per_block": int(copies), "active_per_block": int(active),
+                "blocks": n_blocks, "params": n_blocks * arch.count(r.params),
+                "weights": n_blocks * arch.count(r.weights), "active_weights": n_blocks * arch.count(r.active_weights),
+                "forward_flop_per_token": n_blocks * arch.count(r.forward_flops_per_token),
+            })
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------
+# Roofline
+# ----------------------------------------------------------------------
+def roofline_time_s(flop: ArrayLike, bytes_moved: ArrayLike, hardware: HardwareLike, dtype: str = "bf16", *,
+                    eta_compute: ArrayLike = 1.0, eta_memory: ArrayLike = 1.0):
+    """Seconds for an operation of ``flop`` (F_op) FLOP moving ``bytes_moved``
+    (M_op) bytes on ``hardware`` at the ``dtype`` peak pi:
+    max(F / (pi eta_c), M / (beta eta_m)) (Williams et al. 2009). Formula
+    :data:`costmodel.formulas.ROOFLINE_TIME`. Defined in :ref:`sec_roofline`."""
+    hw = V.as_hardware(hardware)
+    f = V.size("flop", flop, maximum=1e30)
+    m = V.size("bytes_moved", bytes_moved, maximum=1e30)
+    V.broadcast(flop=f, bytes_moved=m)
+    return F.numeric(F.ROOFLINE_TIME)(
+        F_op=f, M_op=m, pi=hw.peak_flops(V.dtype("dtype", dtype)), beta_mem=hw.memory_bandwidth_bytes_per_s,
+        eta_c=V.fraction("eta_compute", eta_compute), eta_m=V.fraction("eta_memory", eta_memory),
+    )
+
+
+def attainable_flop_per_s(hardware: HardwareLike, intensity: ArrayLike, dtype: str = "bf16", *,
+                          eta_compute: ArrayLike = 1.0, eta_memory: ArrayLike = 1.0):
+    """The roof: FLOP/s attainable at arithmetic intensity ``intensity`` (I,
+    FLOP/byte), min(pi eta_c, beta eta_m I). Formula
+    :data:`costmodel.formulas.ATTAINABLE_FLOP_PER_S`. Defined in
+    :ref:`sec_roofline`."""
+    hw = V.as_hardware(hardware)
+    return F.numeric(F.ATTAINABLE_FLOP_PER_S)(
+        I=V.size("intensity", intensity, maximum=1e30), pi=hw.peak_flops(V.dtype("dtype", dtype)),
+        beta_mem=hw.memory_bandwidth_bytes_per_s, eta_c=V.fraction("eta_compute", eta_compute),
+        eta_m=V.fraction("eta_memory", eta_memory),
+    )
+
+
+def arithmetic_intensity(flop: ArrayLike, bytes_moved: ArrayLike):
+    """FLOP per byte moved, F_op / M_op. Defined in :ref:`sec_roofline`."""
+    m = V.size("bytes_moved", bytes_moved, maximum=1e30)
+    if np.any(m <= 0):
+        raise ValueError(f"bytes_moved={bytes_moved!r} must be positive")
+    f = V.size("flop", flop, maximum=1e30)
+    V.broadcast(flop=f, bytes_moved=m)
+    return F.numeric(F.ARITHMETIC_INTENSITY)(F_op=f, M_op=m)
+
+
+def ridge_intensity(hardware: HardwareLike, dtype: str = "bf16", *, eta_compute: ArrayLike = 1.0,
+                    eta_memory: ArrayLike = 1.0):
+    """FLOP per byte at which ``hardware`` is equally compute- and
+    memory-bound: pi eta_c / (beta eta_m). Formula
+    :data:`costmodel.formulas.RIDGE_INTENSITY`. Defined in :ref:`sec_roofline`."""
+    hw = V.as_hardware(hardware)
+    return F.numeric(F.RIDGE_INTENSITY)(
+        pi=hw.peak_flops(V.dtype("dtype", dtype)), beta_mem=hw.memory_bandwidth_bytes_per_s,
+        eta_c=V.fraction("eta_compute", eta_compute), eta_m=V.fraction("eta_memory", eta_memory),
+    )
+
+
+def ridge_table(hardware: Iterable[HardwareLike] | None = None, dtype: str = "bf16") -> pd.DataFrame:
+    """Peak, bandwidth, capacity and ridge intensity (FLOP/byte) of every
+    device (default: the catalog) that publishes a dense ``dtype`` peak,
+    sorted by ridge, highest first; devices without one are left out. One
+    row per device. Defined in :ref:`sec_hardware`."""
+    key = V.dtype("dtype", dtype)
+    hws = [V.as_hardware(h) for h in (list_hardware() if hardware is None else _as_list(hardware, "hardware"))]
+    rows = [{
+        "hardware": hw.id, "name": hw.name, "category": hw.category, "peak_flop_per_s": hw.peak_flops(key),
+        "memory_bandwidth_bytes_per_s": hw.memory_bandwidth_bytes_per_s, "memory_bytes": hw.memory_bytes,
+        "ridge_flop_per_byte": hw.peak_flops(key) / hw.memory_bandwidth_bytes_per_s,
+    } for hw in hws if hw.has_peak(key)]
+    cols = ["hardware", "name", "category", "peak_flop_per_s", "memory_bandwidth_bytes_per_s", "memory_bytes",
+            "ridge_flop_per_byte"]
+    return pd.DataFrame(rows, columns=cols).sort_values("ridge_flop_per_byte", ascending=False, ignore_index=True)
+
+
+def phase_roofline(arch: ArchLike, hardware: HardwareLike, *, prompt_tokens: ArrayLike = 1024,
+                   context: ArrayLike | None = None, batch: ArrayLike = 1, weight_dtype: str = "bf16",
+                   kv_dtype: str = "bf16", compute_dtype: str | None = None, eta_compute: ArrayLike = 1.0,
+                   eta_memory: ArrayLike = 1.0, check_fit: bool = True) -> pd.DataFrame:
     """Where prefill and one decode step land on ``hardware``'s roofline.
 
     Prefill: a causal pass over ``prompt_tokens`` for each of ``batch``
@@ -273,69 +334,95 @@ def phase_roofline(arch, hardware, *, prompt_tokens=1024, context=None, batch=1,
     batch touches) and every sequence's KV cache. Activation traffic is
     ignored. ``compute_dtype`` defaults to ``weight_dtype``; int4/fp4 weights
     on a device without such a peak are taken as weight-only quantisation
-    computed in bf16. ``batch`` may be an array. Returns a tidy DataFrame, one row per
-    phase and batch. Raises ``ValueError`` if weights plus KV cache do not fit
-    in the device memory (unless ``check_fit=False``). Book ``sec_roofline``.
+    computed in bf16. ``batch`` may be an array. Returns a tidy DataFrame,
+    one row per phase and batch, with the memory the weights plus the final
+    KV cache need (``memory_needed_bytes``) and whether that ``fits`` on the
+    device (False where the device publishes no capacity). Raises
+    ``ValueError`` if it does not fit (unless ``check_fit=False``). Defined in
+    :ref:`sec_roofline`.
     """
-    arch = _check_arch(arch)
-    hw = _check_hw(hardware)
-    compute_dtype = canonical_dtype(compute_dtype or weight_dtype, "compute_dtype")
-    if compute_dtype in ("int4", "fp4") and not hw.has_peak(compute_dtype):
-        compute_dtype = "bf16"
-    b = np.atleast_1d(_arr("batch", batch, minimum=1, integer=True))
-    p = _arr("prompt_tokens", prompt_tokens, minimum=1, integer=True)
-    c = p if context is None else _arr("context", context, integer=True)
-    w_bytes = weight_bytes(arch, weight_dtype)
-    kv_final = kv_cache_bytes(arch, c + 1, kv_dtype, b)
-    need = w_bytes + kv_final
+    arch = V.as_arch(arch)
+    hw = V.as_hardware(hardware)
+    w_dtype = V.dtype("weight_dtype", weight_dtype)
+    c_dtype = V.dtype("compute_dtype", compute_dtype or w_dtype)
+    if c_dtype in ("int4", "fp4") and not hw.has_peak(c_dtype):
+        c_dtype = "bf16"
+    b = np.atleast_1d(V.size("batch", batch, minimum=1, integer=True))
+    p = V.size("prompt_tokens", prompt_tokens, minimum=1, integer=True)
+    c = p if context is None else V.size("context", context, integer=True)
+    check_fit = V.flag("check_fit", check_fit)
+    eta_c, eta_m = V.fraction("eta_compute", eta_compute), V.fraction("eta_memory", eta_memory)
+    b_w, b_kv = bytes_per_element(w_dtype), bytes_per_element(V.dtype("kv_dtype", kv_dtype))
+    pi, beta = hw.peak_flops(c_dtype), hw.memory_bandwidth_bytes_per_s
+    need = _weights(arch, b_w) + _kv(arch, c + 1, b, b_kv)
     if check_fit and not math.isfinite(hw.memory_bytes):
         raise ValueError(
             f"hardware {hw.id!r} has no published memory_bytes, so whether {arch.name} fits cannot be "
             "checked; pass check_fit=False to compute the roofline anyway"
         )
-    if check_fit and np.any(need > hw.memory_bytes):
-        worst = float(np.max(need))
+    fits = need <= hw.memory_bytes if math.isfinite(hw.memory_bytes) else np.zeros(np.shape(need), bool)
+    if check_fit and not np.all(fits):
         raise ValueError(
-            f"{arch.name} does not fit on {hw.id}: weights ({weight_dtype}) + KV cache need {worst / 1e9:.1f} GB "
+            f"{arch.name} does not fit on {hw.id}: weights ({w_dtype}) + KV cache need {float(np.max(need)) / 1e9:.1f} GB "
             f"but memory_bytes is {hw.memory_bytes / 1e9:.1f} GB; reduce batch/context, quantise, or shard"
         )
     rows = []
-    bpw = bytes_per_element(weight_dtype)
     for phase in ("prefill", "decode"):
         if phase == "prefill":
-            flop = b * prefill_flops(arch, p)
-            moved = _weights_read_params(arch, b * p) * bpw + kv_cache_bytes(arch, p, kv_dtype, b)
+            flop = b * _prefill(arch, p, 0.0)
+            moved = _weights_read_params(arch, b * p) * b_w + _kv(arch, p, b, b_kv)
             tokens = b * p
         else:
-            flop = b * forward_flops(arch, 1, c + 1)
-            moved = _weights_read_params(arch, b) * bpw + kv_cache_bytes(arch, c, kv_dtype, b)
+            flop = b * _forward(arch, 1.0, c + 1)
+            moved = _weights_read_params(arch, b) * b_w + _kv(arch, c, b, b_kv)
             tokens = b
-        t_c = flop / (hw.peak_flops(compute_dtype) * _eta("eta_compute", eta_compute))
-        t_m = moved / (hw.memory_bandwidth_bytes_per_s * _eta("eta_memory", eta_memory))
-        t = roofline_time_s(flop, moved, hw, compute_dtype, eta_compute=eta_compute, eta_memory=eta_memory)
+        t_c = flop / (pi * eta_c)
+        t_m = moved / (beta * eta_m)
+        t = F.numeric(F.ROOFLINE_TIME)(F_op=flop, M_op=moved, pi=pi, beta_mem=beta, eta_c=eta_c, eta_m=eta_m)
         rows.append(pd.DataFrame({
             "model": arch.name, "hardware": hw.id, "phase": phase, "batch": b,
             "tokens": np.broadcast_to(tokens, b.shape), "flop": flop, "bytes": moved,
             "intensity_flop_per_byte": flop / moved, "time_compute_s": t_c, "time_memory_s": t_m,
             "time_s": t, "bound": np.where(t_c >= t_m, "compute", "memory"),
             "tokens_per_s": np.broadcast_to(tokens, b.shape) / t,
+            "memory_needed_bytes": np.broadcast_to(need, b.shape), "fits": np.broadcast_to(fits, b.shape),
         }))
     return pd.concat(rows, ignore_index=True)
 
 
-def memory_fit_table(models: Iterable = None, hardware: Iterable = None, *, weight_dtype: str = "bf16",
-                     context=4096, batch=1, kv_dtype: str = "bf16") -> pd.DataFrame:
+# ----------------------------------------------------------------------
+# What fits where
+# ----------------------------------------------------------------------
+def _as_list(values, name: str) -> list:
+    """A list of ids or objects; a single string is one id, not its letters."""
+    if isinstance(values, (str, Architecture, Hardware)):
+        return [values]
+    try:
+        return list(values)
+    except TypeError:
+        raise ValueError(f"{name}={values!r} must be an id, an object or a list of them") from None
+
+
+def memory_fit_table(models: Iterable[ArchLike] | ArchLike | None = None,
+                     hardware: Iterable[HardwareLike] | HardwareLike | None = None, *, weight_dtype: str = "bf16",
+                     context: int = 4096, batch: int = 1, kv_dtype: str = "bf16") -> pd.DataFrame:
     """Which models fit on which single devices: weights plus the KV cache of
     ``batch`` sequences of ``context`` tokens, against device memory.
-    One row per (model, device). Book ``sec_memory``."""
-    from .catalog import list_hardware, list_models
-
-    archs = [_check_arch(m) for m in (models if models is not None else list_models())]
-    hws = [_check_hw(h) for h in (hardware if hardware is not None else list_hardware())]
+    One row per (model, device); ``fits`` is False where the device publishes
+    no capacity (``fraction_of_memory`` is then NaN). Defined in
+    :ref:`sec_memory`."""
+    archs = [V.as_arch(m, "models") for m in (list_models() if models is None else _as_list(models, "models"))]
+    hws = [V.as_hardware(h) for h in (list_hardware() if hardware is None else _as_list(hardware, "hardware"))]
+    ctx = V.size("context", context, integer=True)
+    bat = V.size("batch", batch, integer=True)
+    if ctx.ndim or bat.ndim:
+        raise ValueError(f"context={context!r} and batch={batch!r} must be single numbers (one table per value)")
+    b_w = bytes_per_element(V.dtype("weight_dtype", weight_dtype))
+    b_kv = bytes_per_element(V.dtype("kv_dtype", kv_dtype))
     rows = []
     for a in archs:
-        w = float(weight_bytes(a, weight_dtype))
-        kv = float(kv_cache_bytes(a, context, kv_dtype, batch))
+        w = _weights(a, b_w)
+        kv = _kv(a, ctx, bat, b_kv)
         for h in hws:
             cap = h.memory_bytes
             rows.append({
@@ -345,3 +432,27 @@ def memory_fit_table(models: Iterable = None, hardware: Iterable = None, *, weig
                 "fits": bool(w + kv <= cap) if math.isfinite(cap) else False,
             })
     return pd.DataFrame(rows)
+
+
+def devices_needed(nbytes: ArrayLike, hardware: HardwareLike):
+    """How many devices of ``hardware`` hold ``nbytes`` bytes when split
+    evenly: ceil(bytes / capacity). Only a capacity count: sharding that
+    needs no replication (ZeRO-3, tensor parallelism) is assumed. Defined in
+    :ref:`sec_memory`."""
+    hw = V.as_hardware(hardware)
+    if not math.isfinite(hw.memory_bytes):
+        raise ValueError(f"hardware {hw.id!r} has no published memory_bytes")
+    out = np.ceil(V.size("nbytes", nbytes, maximum=1e30) / hw.memory_bytes)
+    return float(out) if out.ndim == 0 else out
+
+
+def kv_tokens_that_fit(arch: ArchLike, hardware: HardwareLike, weight_dtype: str = "bf16",
+                       kv_dtype: str = "bf16") -> float:
+    """Tokens of KV cache (over all sequences) that fit beside the weights
+    on one device, within every sliding window: floor(free / (L e_kv b_kv)),
+    0 when the weights alone do not fit. Defined in :ref:`sec_memory`."""
+    arch, hw = V.as_arch(arch), V.as_hardware(hardware)
+    if not math.isfinite(hw.memory_bytes):
+        raise ValueError(f"hardware {hw.id!r} has no published memory_bytes")
+    free = hw.memory_bytes - _weights(arch, bytes_per_element(V.dtype("weight_dtype", weight_dtype)))
+    return float(max(free, 0.0) // kv_cache_bytes_per_token(arch, kv_dtype))

@@ -1,84 +1,127 @@
 """The notation of costmodel: every sympy symbol, with its meaning and unit.
 
 One table serves the code (``formulas`` builds every expression from these
-symbols), the book (the notation chapter renders :func:`notation_table`) and
-the API docs (each public function names the letters it uses).
+symbols), the architecture binding (each architecture symbol names the
+:class:`~costmodel.Architecture` attribute that gives its value), the book
+(the notation chapter renders :func:`notation_table`) and the API docs (each
+public function names the letters it uses).
+
+Each sympy symbol is named by its Python name (``n_kv``), so that
+``sympy.pycode`` or a Vega expression generated from a formula is a valid
+identifier; the book's letter (``K``) is applied when rendering, through
+:func:`latex`.
 
 Conventions (book section ``sec_notation``):
 
 * counts are dimensionless and use decimal prefixes (1 B = 1e9);
-* time in seconds, data in bytes, work in FLOP, rates in FLOP/s and bytes/s;
+* time in seconds, data in bytes, work in FLOP, rates in FLOP/s and bytes/s
+  (SI units, with FLOP and byte as the units of work and data);
 * indicator symbols (``g``, ``beta_qkv``...) are 0 or 1 and switch a term on.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
 
 import pandas as pd
 import sympy as sp
 
-__all__ = ["Sym", "SYMBOLS", "S", "notation_table"]
+__all__ = ["Sym", "SYMBOLS", "S", "GROUPS", "latex", "notation_table"]
+
+#: Symbol groups, in the order the notation chapter lists them.
+GROUPS: tuple[str, ...] = ("architecture", "derived", "counts", "workload", "precision", "hardware")
 
 
 @dataclass(frozen=True)
 class Sym:
-    """One entry of the notation: the sympy symbol and what it stands for."""
+    """One entry of the notation: a symbol and what it stands for.
 
-    name: str  # Python name, used as the lambdified argument name
+    ``attr`` names the :class:`~costmodel.Architecture` attribute (a field or
+    a derived property) whose value the symbol takes for a given model; it is
+    empty for workload, precision and hardware symbols, which a caller gives.
+    ``hf_key`` says where in a Hugging Face ``config.json`` the value comes
+    from (free text: families differ).
+    """
+
+    name: str  # Python name: the sympy symbol's name and the keyword argument
     latex: str  # how the book writes it
     meaning: str
     unit: str
-    hf_key: str = ""  # the Hugging Face config.json key it comes from, if any
+    hf_key: str = ""
     group: str = "architecture"
+    attr: str = ""
 
     @property
     def symbol(self) -> sp.Symbol:
         return _SYMPY[self.name]
 
 
+def _a(name, tex, meaning, attr, hf_key="", unit="1"):
+    return Sym(name, tex, meaning, unit, hf_key, "architecture", attr)
+
+
+def _d(name, tex, meaning, attr, hf_key="derived", unit="1"):
+    return Sym(name, tex, meaning, unit, hf_key, "derived", attr)
+
+
 _TABLE: tuple[Sym, ...] = (
-    # architecture
-    Sym("d", "D", "model (hidden) width", "1", "hidden_size"),
-    Sym("L", "L", "number of transformer blocks", "1", "num_hidden_layers"),
-    Sym("n_h", "H", "attention (query) heads", "1", "num_attention_heads"),
-    Sym("n_kv", "K", "key/value heads (GQA; 1 = MQA)", "1", "num_key_value_heads"),
-    Sym("d_h", "d_h", "width of one attention head", "1", "head_dim"),
-    Sym("f", "F", "MLP hidden width of a dense block", "1", "intermediate_size"),
-    Sym("V", "V", "vocabulary size", "1", "vocab_size"),
-    Sym("P", "P", "learned position embeddings (0 for rotary/ALiBi)", "1", "n_positions"),
-    Sym("g", "g", "gated MLP indicator (SwiGLU/GeGLU: 1, plain: 0)", "1", "hidden_act"),
-    Sym("t", "t", "tied input/output embeddings indicator", "1", "tie_word_embeddings"),
-    Sym("beta_qkv", r"\beta_{qkv}", "bias on the q/k/v projections indicator", "1", "attention_bias"),
-    Sym("beta_o", r"\beta_{o}", "bias on the attention output projection indicator", "1", "attention_bias"),
-    Sym("beta_mlp", r"\beta_{mlp}", "bias on the MLP projections indicator", "1", "mlp_bias"),
-    Sym("beta_lm", r"\beta_{lm}", "bias on the output (LM head) projection indicator", "1", ""),
-    Sym("nu", r"\nu", "parameters of one normalisation per unit width (RMSNorm 1, LayerNorm 2, non-parametric 0)", "1", ""),
-    Sym("n_norm", "n_{norm}", "normalisations per block", "1", ""),
-    Sym("E", "E", "routed experts per MoE block", "1", "num_local_experts"),
-    Sym("k_e", "k", "routed experts used per token", "1", "num_experts_per_tok"),
-    Sym("f_e", "F_e", "hidden width of one routed expert", "1", "moe_intermediate_size"),
-    Sym("f_s", "F_s", "total hidden width of the shared expert(s)", "1", "shared_expert_intermediate_size"),
-    Sym("gamma_s", r"\gamma_s", "gate on the shared expert indicator (Qwen-MoE)", "1", ""),
-    Sym("r_q", "r_q", "MLA query low-rank width (0 = full-rank query)", "1", "q_lora_rank"),
-    Sym("r_kv", "r_{kv}", "MLA compressed key/value (latent) width", "1", "kv_lora_rank"),
-    Sym("d_nope", "d_{nope}", "MLA per-head query/key width without rotary", "1", "qk_nope_head_dim"),
-    Sym("d_rope", "d_{rope}", "MLA per-head (shared key) rotary width", "1", "qk_rope_head_dim"),
-    Sym("d_v", "d_v", "per-head value width (d_h, except with MLA)", "1", "v_head_dim"),
-    Sym("W", "W", "sliding attention window", "token", "sliding_window"),
-    Sym("L_sw", "L_{sw}", "blocks that attend through the sliding window", "1", "sliding_window"),
-    Sym("L_moe", "L_{moe}", "blocks whose MLP is a mixture of experts", "1", "first_k_dense_replace"),
-    Sym("w_a", "w_a", "attention width of a block, H (d_qk + d_v) / 2 (H d_h without MLA)", "1", ""),
-    Sym("e_kv", "e_{kv}", "cached elements per token per block (2 K d_h; MLA: r_kv + d_rope)", "1", ""),
+    # architecture: one Architecture field each
+    _a("d", "D", "model (hidden) width", "d_model", "hidden_size"),
+    _a("L", "L", "number of transformer blocks", "n_layers", "num_hidden_layers"),
+    _a("n_h", "H", "attention (query) heads", "n_heads", "num_attention_heads"),
+    _a("n_kv", "K", "key/value heads (GQA; 1 = MQA; H with MLA, whose keys and values are per head)",
+       "n_kv_heads", "num_key_value_heads"),
+    _a("d_h", "d_h", "width of one query/key head (MLA: d_nope + d_rope)", "head_dim",
+       "head_dim (default hidden_size / num_attention_heads)"),
+    _a("f", "F", "MLP hidden width of a dense block", "d_ff", "intermediate_size"),
+    _a("V", "V", "vocabulary size", "vocab_size", "vocab_size"),
+    _a("P", "P", "learned position embeddings (0 for rotary/ALiBi)", "learned_positions", "n_positions (GPT-2)"),
+    _a("g", "g", "gated MLP indicator (SwiGLU/GeGLU: 1, plain: 0)", "gated_mlp",
+       "the family's MLP (gate_proj present)"),
+    _a("t", "t", "tied input/output embeddings indicator", "tied_embeddings", "tie_word_embeddings (family default)"),
+    _a("beta_qkv", r"\beta_{qkv}", "bias on the q/k/v projections indicator", "qkv_bias", "attention_bias, use_bias, bias"),
+    _a("beta_o", r"\beta_{o}", "bias on the attention output projection indicator", "attn_out_bias",
+       "attention_bias, use_bias, bias"),
+    _a("beta_mlp", r"\beta_{mlp}", "bias on the MLP projections indicator", "mlp_bias", "mlp_bias, use_bias, bias"),
+    _a("beta_lm", r"\beta_{lm}", "bias on the output (LM head) projection indicator", "lm_head_bias",
+       "the family (Phi-1/2)"),
+    _a("n_norm", "n_{norm}", "normalisations per block", "norms_per_block", "the family"),
+    _a("E", "E", "routed experts per MoE block", "n_experts",
+       "num_local_experts, num_experts or n_routed_experts"),
+    _a("k_e", "k", "routed experts used per token", "n_experts_per_token", "num_experts_per_tok"),
+    _a("f_e", "F_e", "hidden width of one routed expert", "d_ff_expert", "moe_intermediate_size"),
+    _a("f_s", "F_s", "total hidden width of the shared expert(s)", "d_ff_shared",
+       "shared_expert_intermediate_size, or n_shared_experts x moe_intermediate_size"),
+    _a("gamma_s", r"\gamma_s", "gate on the shared expert indicator (Qwen-MoE)", "shared_expert_gate", "the family"),
+    _a("L_moe", "L_{moe}", "blocks whose MLP is a mixture of experts", "n_moe_layers",
+       "derived from first_k_dense_replace and moe_layer_freq, or decoder_sparse_step and mlp_only_layers"),
+    _a("r_q", "r_q", "MLA query low-rank width (0 = full-rank query)", "q_lora_rank", "q_lora_rank"),
+    _a("r_kv", "r_{kv}", "MLA compressed key/value (latent) width", "kv_lora_rank", "kv_lora_rank"),
+    _a("d_nope", "d_{nope}", "MLA per-head query/key width without rotary", "qk_nope_head_dim", "qk_nope_head_dim"),
+    _a("d_rope", "d_{rope}", "MLA per-head (shared key) rotary width", "qk_rope_head_dim", "qk_rope_head_dim"),
+    _a("W", "W", "sliding attention window", "sliding_window", "sliding_window", unit="token"),
+    _a("L_sw", "L_{sw}", "blocks that attend through the sliding window", "n_sliding_layers",
+       "derived from layer_types, or the family's sliding pattern"),
+    # derived: effective values the formulas use, computed from the fields
+    _d("nu", r"\nu", "parameters of one normalisation per unit width (RMSNorm 1, LayerNorm 2, non-parametric 0)",
+       "norm_params_per_width", "the family's norm"),
+    _d("d_v", "d_v", "width of one value head (d_h, except with MLA: v_head_dim)", "value_head_dim",
+       "v_head_dim (MLA), else head_dim"),
+    _d("w_a", "w_a", "attention width of a block, H (d_h + d_v) / 2 (H d_h without MLA)", "attention_width"),
+    _d("e_kv", "e_{kv}", "cached elements per token per block (2 K d_h; MLA: r_kv + d_rope)",
+       "kv_elements_per_token_layer"),
+    # counts: exact sums over the architecture
+    Sym("N", "N", "parameters", "1", "", "counts", "n_params"),
+    Sym("N_mm", r"N_{mm}", "matrix-multiply weights used per token (includes the LM head, excludes the embedding lookup)",
+        "1", "", "counts", "n_matmul_weights_active"),
     # workload
     Sym("T", "T", "tokens processed in one pass", "token", "", "workload"),
     Sym("C", "C", "positions each new token attends to (its context)", "token", "", "workload"),
     Sym("C_0", "C_0", "tokens already in the KV cache before a pass", "token", "", "workload"),
     Sym("B", "B", "sequences in a batch", "1", "", "workload"),
     Sym("s", "S", "sequence length", "token", "", "workload"),
-    Sym("N", "N", "parameters", "1", "", "workload"),
-    Sym("N_a", "N_a", "parameters used per token (active)", "1", "", "workload"),
-    Sym("N_mm", r"N_{mm}", "matrix-multiply weights used per token (includes the LM head, excludes the embedding lookup)", "1", "", "workload"),
     # precision
     Sym("b_w", "b_w", "bytes per weight", "byte", "", "precision"),
     Sym("b_kv", "b_{kv}", "bytes per cached key/value element", "byte", "", "precision"),
@@ -96,22 +139,27 @@ _TABLE: tuple[Sym, ...] = (
     Sym("eta_m", r"\eta_m", "achieved fraction of peak bandwidth", "1", "", "hardware"),
     Sym("F_op", r"F_{op}", "work of an operation", "FLOP", "", "hardware"),
     Sym("M_op", r"M_{op}", "bytes an operation moves to or from memory", "byte", "", "hardware"),
+    Sym("I", "I", "arithmetic intensity of an operation", "FLOP/byte", "", "hardware"),
 )
 
-SYMBOLS: dict[str, Sym] = {s.name: s for s in _TABLE}
-# sympy identifies symbols by their printed name: two entries with the same
-# LaTeX would silently become one symbol.
-assert len({s.latex for s in _TABLE}) == len(_TABLE), "duplicate LaTeX name in the notation"
+#: name -> :class:`Sym`, read-only.
+SYMBOLS: Mapping[str, Sym] = MappingProxyType({s.name: s for s in _TABLE})
 
-# Every symbol is positive: sizes, counts and rates are never negative, and
-# indicators are handled as nonnegative.
-_SYMPY: dict[str, sp.Symbol] = {
-    s.name: sp.Symbol(s.latex, nonnegative=True, real=True) for s in _TABLE
-}
+# Two entries with one name or one letter would be two meanings for one symbol.
+assert len(SYMBOLS) == len(_TABLE), "duplicate symbol name in the notation"
+assert len({s.latex for s in _TABLE}) == len(_TABLE), "duplicate LaTeX letter in the notation"
+assert all(s.group in GROUPS for s in _TABLE)
+
+# Every symbol is nonnegative: sizes, counts and rates are never negative,
+# and indicators are 0 or 1.
+_SYMPY: dict[str, sp.Symbol] = {s.name: sp.Symbol(s.name, nonnegative=True, real=True) for s in _TABLE}
+_LATEX_NAMES: dict[sp.Symbol, str] = {_SYMPY[s.name]: s.latex for s in _TABLE}
 
 
 class _Namespace:
     """``S.d``, ``S.L``...: attribute access to the sympy symbols."""
+
+    __slots__ = ()
 
     def __getattr__(self, name: str) -> sp.Symbol:
         try:
@@ -119,18 +167,31 @@ class _Namespace:
         except KeyError:
             raise AttributeError(f"no symbol named {name!r} in costmodel.symbols") from None
 
+    def __setattr__(self, name, value):
+        raise AttributeError("costmodel.symbols.S is read-only")
+
     def __dir__(self):
         return list(_SYMPY)
 
 
 S = _Namespace()
 
-# Reverse map used by the lambdify helpers: sympy symbol -> python name.
-PYNAME: dict[sp.Symbol, str] = {v: k for k, v in _SYMPY.items()}
+
+def latex(expr, **options) -> str:
+    """LaTeX of a sympy expression in the book's notation (``n_kv`` -> ``K``).
+
+    Every formula the book displays goes through this one helper, since the
+    sympy symbols are named by their Python names. ``options`` go to
+    :func:`sympy.latex`. Defined in :ref:`sec_notation`.
+    """
+    return sp.latex(sp.sympify(expr), symbol_names=_LATEX_NAMES, **options)
 
 
 def notation_table(group: str | None = None) -> pd.DataFrame:
-    """The notation as a tidy table: one row per symbol (book: ``sec_notation``)."""
+    """The notation as a tidy table, one row per symbol, in the order of
+    :data:`GROUPS`. Defined in :ref:`sec_notation`."""
+    if group is not None and group not in GROUPS:
+        raise ValueError(f"group={group!r} is not one of {GROUPS}")
     rows = [
         {
             "symbol": f"${s.latex}$",
@@ -138,9 +199,11 @@ def notation_table(group: str | None = None) -> pd.DataFrame:
             "meaning": s.meaning,
             "unit": s.unit,
             "hf_config_key": s.hf_key,
+            "architecture_attribute": s.attr,
             "group": s.group,
         }
+        for g in GROUPS
         for s in _TABLE
-        if group is None or s.group == group
+        if s.group == g and (group is None or group == g)
     ]
     return pd.DataFrame(rows)

@@ -6,7 +6,7 @@ import sympy as sp
 
 import costmodel as cm
 from costmodel import formulas as F
-from costmodel.symbols import PYNAME, S, SYMBOLS
+from costmodel.symbols import S, SYMBOLS, latex
 
 
 def test_matmul_intensity_limit_is_batch_over_bytes():
@@ -91,13 +91,32 @@ def test_numeric_broadcasts_and_casts_to_float64():
 
 
 def test_every_free_symbol_is_declared():
+    # a stray sp.Symbol in a formula would be a letter with no meaning or unit
     for expr in EXPRESSIONS:
         for s in expr.free_symbols:
-            assert PYNAME[s] in SYMBOLS
+            assert s.name in SYMBOLS and s is SYMBOLS[s.name].symbol, s
 
 
-def test_notation_table_lists_every_symbol():
-    df = cm.notation_table()
-    assert len(df) == len(SYMBOLS)
-    assert {"symbol", "meaning", "unit"} <= set(df.columns)
-    assert df["symbol"].is_unique
+def test_every_declared_symbol_is_used():
+    # the notation lists no letter that no formula or binding uses
+    used = set().union(*(e.free_symbols for e in vars(F).values() if isinstance(e, sp.Expr)))
+    used = {s.name for s in used} | {"N_mm", "N"}  # counts are bound, not free in a formula of their own
+    unused = sorted(set(SYMBOLS) - used)
+    assert not unused, unused
+
+
+def test_symbols_are_python_identifiers_and_render_as_the_book_writes_them():
+    for name, sym in SYMBOLS.items():
+        assert name.isidentifier() and sym.symbol.name == name
+    assert sp.pycode(F.KV_CACHE_BYTES).count("{") == 0  # valid Python, no LaTeX braces
+    assert latex(S.n_kv * S.d_h) in {"K d_h", "d_h K"}
+    assert latex(S.F_op) == "F_{op}"
+
+
+def test_activations_reduce_to_korthikanti_eq1():
+    # Korthikanti et al. 2022, eq. (1): s b h (34 + 5 a s / h) bytes per layer for a GPT block
+    # (K = H, d_h = d_v = D / H, F = 4 D, plain MLP, 16-bit, dropout, scores materialised)
+    gpt = {S.n_kv: S.n_h, S.d_h: S.d / S.n_h, S.d_v: S.d / S.n_h, S.f: 4 * S.d, S.g: 0, S.b_a: 2, S.p_drop: 1,
+           S.phi_fa: 0}
+    reduced = F.ACTIVATION_BYTES_PER_BLOCK.subs(gpt)
+    assert sp.simplify(reduced - (34 * S.s * S.B * S.d + 5 * S.n_h * S.s**2 * S.B)) == 0

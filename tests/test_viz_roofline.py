@@ -82,7 +82,7 @@ def test_h100_sxm_bf16_ridge():
     # NVIDIA H100 Tensor Core GPU datasheet (SXM5): dense BF16 989.5 TFLOP/s (the 1,979 figure
     # carries the 2:4-sparsity asterisk), HBM3 bandwidth 3.35 TB/s.
     expected = 989.5e12 / 3.35e12
-    table = rv.ridge_table(dtype="bf16")
+    table = cm.ridge_table(dtype="bf16")
     h100 = table.loc[table["hardware"] == "h100-sxm", "ridge_flop_per_byte"]
     assert float(h100.iloc[0]) == pytest.approx(expected, rel=1e-12)
     assert float(cm.ridge_intensity(cm.load_hardware("h100-sxm"), "bf16")) == pytest.approx(expected, rel=1e-12)
@@ -118,6 +118,6 @@ def test_roofline_chart_has_slider_and_dropdowns(dataset):
 
 
 def test_ridge_chart_spec():
-    spec = rv.ridge_chart(rv.ridge_table()).to_dict()
+    spec = rv.ridge_chart(cm.ridge_table()).to_dict()
     assert spec["mark"]["type"] == "bar"
     assert spec["encoding"]["x"]["field"] == "ridge_flop_per_byte"

@@ -7,10 +7,9 @@ from urllib.parse import urlparse
 import altair as alt
 import pandas as pd
 
-from ..catalog import hardware_table, load_hardware
-from ..quantities import ridge_intensity
+from ..catalog import hardware_table
 
-__all__ = ["hardware_display_table", "compute_bandwidth_frame", "compute_bandwidth_chart"]
+__all__ = ["hardware_display_table", "compute_bandwidth_chart"]
 
 
 def _links(source: str) -> str:
@@ -27,7 +26,7 @@ def _links(source: str) -> str:
 
 
 def hardware_display_table() -> pd.DataFrame:
-    """The catalog in display units, one row per device, with its sources."""
+    """The catalog in display units, one row per device, with its sources. Defined in :ref:`sec_hardware`."""
     df = hardware_table()
     return pd.DataFrame({
         "id": df["id"],
@@ -42,28 +41,11 @@ def hardware_display_table() -> pd.DataFrame:
     })
 
 
-def compute_bandwidth_frame(dtype: str = "bf16") -> pd.DataFrame:
-    """Devices with a published ``dtype`` peak: peak, bandwidth and ridge point."""
-    rows = []
-    for hid in hardware_table()["id"]:
-        hw = load_hardware(hid)
-        if not hw.has_peak(dtype):
-            continue
-        rows.append({
-            "hardware": hid,
-            "name": hw.name,
-            "category": hw.category,
-            "peak_flop_per_s": hw.peak_flops(dtype),
-            "memory_bandwidth_bytes_per_s": hw.memory_bandwidth_bytes_per_s,
-            "memory_bytes": hw.memory_bytes,
-            "ridge_flop_per_byte": float(ridge_intensity(hw, dtype)),
-        })
-    return pd.DataFrame(rows)
-
-
 def compute_bandwidth_chart(frame: pd.DataFrame, dtype: str = "bf16") -> alt.Chart:
     """Log-log scatter of peak compute against memory bandwidth, with lines of
-    constant ridge intensity (FLOP per byte) behind the devices."""
+    constant ridge intensity (FLOP per byte) behind the devices.
+    Defined in :ref:`sec_hardware`.
+    """
     lo = frame["memory_bandwidth_bytes_per_s"].min() / 1.5
     hi = frame["memory_bandwidth_bytes_per_s"].max() * 1.5
     ridges = pd.DataFrame([

@@ -15,12 +15,16 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from .._validate import as_arch as _arch
+from .._validate import as_hardware
 from ..architecture import Architecture
-from ..catalog import list_hardware, list_models, load_hardware, load_model
+from ..catalog import list_hardware, list_models
 from ..quantities import (
     activation_bytes,
+    devices_needed,
     kv_cache_bytes,
     kv_cache_bytes_per_token,
+    kv_tokens_that_fit,
     memory_fit_table,
     training_state_bytes,
     weight_bytes,
@@ -48,7 +52,9 @@ FIT_DTYPES: tuple[str, ...] = ("bf16", "int8", "int4")
 
 def styled(df: pd.DataFrame, formats=None, *, hide_index: bool = False, na_rep: str = "–"):
     """A pandas Styler for the book: ``formats`` (a format string or a
-    column -> format mapping), padded cells, numbers right-aligned."""
+    column -> format mapping), padded cells, numbers right-aligned.
+    Defined in :ref:`sec_memory`.
+    """
     st = df.style.format(formats, na_rep=na_rep).set_table_styles(
         [{"selector": "th, td", "props": "padding: 2px 6px; white-space: nowrap; font-size: 0.9em;"}]
     )
@@ -58,13 +64,11 @@ def styled(df: pd.DataFrame, formats=None, *, hide_index: bool = False, na_rep: 
     return st.hide(axis="index") if hide_index else st
 
 
-def _arch(model) -> Architecture:
-    return model if isinstance(model, Architecture) else load_model(model)
-
-
 def mha_twin(model) -> Architecture:
     """The same model with one key/value head per query head (K = H): what
-    the cache would cost without grouped-query attention."""
+    the cache would cost without grouped-query attention.
+    Defined in :ref:`sec_memory`.
+    """
     a = _arch(model)
     return a.with_(n_kv_heads=a.n_heads, name=f"{a.name} (MHA twin)")
 
@@ -74,6 +78,7 @@ def kv_per_token_table(models: Iterable | None = None, dtype: str = "bf16") -> p
 
     ``kv_elements_per_token_layer`` is e_kv (2 K d_h, or r_kv + d_rope for
     MLA); ``kv_bytes_per_token`` is L e_kv b_kv. Sorted by bytes per token.
+    Defined in :ref:`sec_memory`.
     """
     rows = []
     for m in models if models is not None else list_models():
@@ -85,7 +90,7 @@ def kv_per_token_table(models: Iterable | None = None, dtype: str = "bf16") -> p
             "n_heads": a.n_heads,
             "n_kv_heads": a.n_kv_heads if not a.is_mla else None,
             "head_dim": a.head_dim if not a.is_mla else None,
-            "kv_elements_per_token_layer": int(a.symbol_values()["e_kv"]),
+            "kv_elements_per_token_layer": a.kv_elements_per_token_layer,
             "kv_bytes_per_token": kv_cache_bytes_per_token(a, dtype),
             "sliding_window": a.sliding_window or None,
             "n_sliding_layers": a.n_sliding_layers,
@@ -100,7 +105,9 @@ def kv_per_token_table(models: Iterable | None = None, dtype: str = "bf16") -> p
 def gqa_comparison(model="mistral-7b-v0.1", tokens: int = 32768, dtype: str = "bf16", batch: int = 1) -> pd.DataFrame:
     """A GQA model next to its MHA twin: bytes per token and the cache at
     ``tokens`` tokens, with the model's sliding window and without it
-    (every block global). One row per variant."""
+    (every block global). One row per variant.
+    Defined in :ref:`sec_memory`.
+    """
     a = _arch(model)
     rows = []
     for variant, arch in (("as published", a), ("MHA twin", mha_twin(a))):
@@ -120,7 +127,9 @@ def gqa_comparison(model="mistral-7b-v0.1", tokens: int = 32768, dtype: str = "b
 
 def kv_vs_context_table(models: Iterable, contexts: Sequence[int], dtype: str = "bf16", batch: int = 1) -> pd.DataFrame:
     """Tidy KV-cache bytes for every (model, context): model, attention,
-    label (model and attention), context_tokens, kv_cache_bytes, kv_cache_gb."""
+    label (model and attention), context_tokens, kv_cache_bytes, kv_cache_gb.
+    Defined in :ref:`sec_memory`.
+    """
     contexts = np.asarray(contexts, dtype=np.int64)
     frames = []
     for m in models:
@@ -136,7 +145,7 @@ def kv_vs_context_table(models: Iterable, contexts: Sequence[int], dtype: str = 
 
 def kv_vs_context_chart(models: Iterable, contexts: Sequence[int], dtype: str = "bf16", batch: int = 1,
                         *, width: int = 460, height: int = 320) -> alt.Chart:
-    """Log-log lines of KV-cache size against context length, one per model."""
+    """Log-log lines of KV-cache size against context length, one per model. Defined in :ref:`sec_memory`."""
     df = kv_vs_context_table(models, contexts, dtype, batch)
     return (
         alt.Chart(df)
@@ -158,7 +167,9 @@ def weight_bytes_table(models: Iterable, dtypes: Sequence[str] = ("fp32", "bf16"
                        group_size: int = 128, scale_dtype: str = "fp16") -> pd.DataFrame:
     """Weight bytes per model and format; int4 also with one ``scale_dtype``
     scale per ``group_size`` weights (GPTQ/AWQ style). Tidy: model, n_params,
-    format, bytes_per_param, weight_bytes, weight_gb."""
+    format, bytes_per_param, weight_bytes, weight_gb.
+    Defined in :ref:`sec_memory`.
+    """
     rows = []
     for m in models:
         a = _arch(m)
@@ -174,7 +185,9 @@ def weight_bytes_table(models: Iterable, dtypes: Sequence[str] = ("fp32", "bf16"
 def activation_table(model, seq_lens: Sequence[int], batch: int = 1, dtype: str = "bf16") -> pd.DataFrame:
     """Activations stored for backward (all blocks, no recomputation) at each
     sequence length, with materialised attention scores (the paper's setting,
-    with dropout) and with fused attention (no dropout). Tidy."""
+    with dropout) and with fused attention (no dropout). Tidy.
+    Defined in :ref:`sec_memory`.
+    """
     a = _arch(model)
     s = np.asarray(seq_lens, dtype=np.int64)
     frames = []
@@ -187,34 +200,37 @@ def activation_table(model, seq_lens: Sequence[int], batch: int = 1, dtype: str 
 
 def training_state_table(models: Iterable, hardware="h100-sxm") -> pd.DataFrame:
     """Training state (mixed-precision Adam, 16 bytes per parameter) next to
-    the bf16 weights and one device's memory."""
-    hw = load_hardware(hardware) if isinstance(hardware, str) else hardware
+    the bf16 weights and one device's memory.
+    Defined in :ref:`sec_memory`.
+    """
+    hw = as_hardware(hardware)
     rows = []
     for m in models:
         a = _arch(m)
-        st = float(training_state_bytes(a))
-        rows.append({"model": a.name, "n_params": a.n_params, "weight_bytes_bf16": float(weight_bytes(a, "bf16")),
+        st = training_state_bytes(a)
+        rows.append({"model": a.name, "n_params": a.n_params, "weight_bytes_bf16": weight_bytes(a, "bf16"),
                      "training_state_bytes": st, "hardware": hw.id, "memory_bytes": hw.memory_bytes,
-                     "devices_needed": math.ceil(st / hw.memory_bytes)})
+                     "devices_needed": int(devices_needed(st, hw))})
     return pd.DataFrame(rows)
 
 
 def kv_headroom_table(models: Iterable, hardware: Iterable, weight_dtype: str = "bf16", kv_dtype: str = "bf16") -> pd.DataFrame:
     """Memory left after the weights and how many tokens of KV cache it
     holds (summed over all sequences; each sequence shorter than any
-    sliding window). Negative headroom means the weights alone do not fit."""
+    sliding window). Negative headroom means the weights alone do not fit.
+    Defined in :ref:`sec_memory`.
+    """
     rows = []
     for m in models:
         a = _arch(m)
-        w = float(weight_bytes(a, weight_dtype))
+        w = weight_bytes(a, weight_dtype)
         per_tok = kv_cache_bytes_per_token(a, kv_dtype)
         for h in hardware:
-            hw = load_hardware(h) if isinstance(h, str) else h
-            free = hw.memory_bytes - w
+            hw = as_hardware(h)
             rows.append({"model": a.name, "hardware": hw.id, "weight_dtype": weight_dtype,
-                         "weight_bytes": w, "memory_bytes": hw.memory_bytes, "free_bytes": free,
+                         "weight_bytes": w, "memory_bytes": hw.memory_bytes, "free_bytes": hw.memory_bytes - w,
                          "kv_bytes_per_token": per_tok,
-                         "kv_tokens_that_fit": max(free, 0.0) // per_tok})
+                         "kv_tokens_that_fit": kv_tokens_that_fit(a, hw, weight_dtype, kv_dtype)})
     return pd.DataFrame(rows)
 
 
@@ -225,7 +241,9 @@ def fit_heatmap_data(models: Iterable | None = None, hardware: Iterable | None =
     ``dtypes``, stacked, with display columns: ``weight_dtype``, ``status``
     ("fits", "does not fit" or "no memory figure"), ``mark`` (the cell text),
     ``total_gb``, ``memory_gb`` and ``n_params_b``. One row per (model,
-    device, dtype)."""
+    device, dtype).
+    Defined in :ref:`sec_memory`.
+    """
     models = list(models) if models is not None else list_models()
     hardware = list(hardware) if hardware is not None else list_hardware()
     frames = []
@@ -252,7 +270,9 @@ def fit_heatmap(data: pd.DataFrame | None = None, *, cell: int = 14, **kwargs) -
     a pair that does not fit and a question mark a device without a memory
     figure. A dropdown (``alt.param`` named ``weight_dtype``, bound to a
     select input, evaluated by Vega in the browser) switches the weight
-    format. ``data`` defaults to :func:`fit_heatmap_data` (``kwargs`` go there)."""
+    format. ``data`` defaults to :func:`fit_heatmap_data` (``kwargs`` go there).
+    Defined in :ref:`sec_memory`.
+    """
     df = fit_heatmap_data(**kwargs) if data is None else data
     dtypes = list(dict.fromkeys(df["weight_dtype"]))
     models = (df.drop_duplicates("model").sort_values("n_params")["model"].tolist())

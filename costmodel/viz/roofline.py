@@ -9,7 +9,7 @@ them into charts; every number comes from the formulas in
 * :func:`roofline_lines`: the roof of each device, three points per device.
 * :func:`roofline_chart`: the interactive log-log roofline (device and model
   dropdowns, a batch-size slider), kernel-free.
-* :func:`ridge_table` and :func:`ridge_chart`: the ridge point of every device.
+* :func:`ridge_chart`: the ridge point of every device (:func:`costmodel.ridge_table`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import list_hardware, load_hardware, load_model
-from ..quantities import kv_cache_bytes, phase_roofline, ridge_intensity, weight_bytes
+from ..quantities import attainable_flop_per_s, phase_roofline, ridge_intensity, ridge_table
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -31,7 +31,6 @@ __all__ = [
     "roofline_dataset",
     "roofline_lines",
     "roofline_chart",
-    "ridge_table",
     "ridge_chart",
 ]
 
@@ -52,7 +51,9 @@ _PHASE_COLORS = alt.Scale(domain=["prefill", "decode"], range=["#d62728", "#1f77
 
 def devices_with_peak(dtype: str = "bf16", hardware_ids: Iterable[str] | None = None) -> list[str]:
     """Ids of the catalog devices (or of ``hardware_ids``) that publish a dense
-    peak for ``dtype``; the others cannot be placed on a roofline."""
+    peak for ``dtype``; the others cannot be placed on a roofline.
+    Defined in :ref:`sec_roofline`.
+    """
     ids = list(hardware_ids) if hardware_ids is not None else list_hardware()
     return [h for h in ids if load_hardware(h).has_peak(dtype)]
 
@@ -76,7 +77,7 @@ def roofline_dataset(
     Added columns: ``log2_batch``, ``attained_flop_per_s`` (FLOP / time, which
     lies on the roof by construction), ``peak_flop_per_s``,
     ``memory_bandwidth_bytes_per_s``, ``ridge_flop_per_byte`` and ``fits``.
-    Book ``sec_roofline``.
+    Defined in :ref:`sec_roofline`.
     """
     hw_ids = devices_with_peak(dtype, hardware_ids)
     if not hw_ids:
@@ -85,15 +86,13 @@ def roofline_dataset(
     frames = []
     for m in models:
         arch = load_model(m)
-        need = weight_bytes(arch, dtype) + kv_cache_bytes(arch, prompt_tokens + 1, dtype, b)
         for h in hw_ids:
             hw = load_hardware(h)
             df = phase_roofline(
                 arch, hw, prompt_tokens=prompt_tokens, batch=b, weight_dtype=dtype, kv_dtype=dtype,
                 check_fit=False,
             )
-            fits = np.asarray(need <= hw.memory_bytes) if math.isfinite(hw.memory_bytes) else np.zeros(b.shape, bool)
-            df["fits"] = np.concatenate([fits, fits])  # prefill rows, then decode rows
+            df["dtype"] = dtype
             df["peak_flop_per_s"] = hw.peak_flops(dtype)
             df["memory_bandwidth_bytes_per_s"] = hw.memory_bandwidth_bytes_per_s
             df["ridge_flop_per_byte"] = float(ridge_intensity(hw, dtype))
@@ -107,17 +106,17 @@ def roofline_dataset(
 def roofline_lines(df: pd.DataFrame, intensity_range: tuple[float, float] | None = None) -> pd.DataFrame:
     """The roof min(pi, beta I) of every device in ``df`` (a
     :func:`roofline_dataset`), as three points per device: the left end of the
-    range, the ridge and the right end (straight segments on log-log axes)."""
+    range, the ridge and the right end (straight segments on log-log axes).
+    Defined in :ref:`sec_roofline`.
+    """
     lo, hi = intensity_range or _intensity_domain(df)
-    devs = df.drop_duplicates("hardware")[["hardware", "peak_flop_per_s", "memory_bandwidth_bytes_per_s"]]
-    rows = []
+    devs = df.drop_duplicates("hardware")[["hardware", "dtype", "ridge_flop_per_byte"]]
+    frames = []
     for _, r in devs.iterrows():
-        pi, beta = r["peak_flop_per_s"], r["memory_bandwidth_bytes_per_s"]
-        ridge = pi / beta
-        for i in sorted({lo, min(max(ridge, lo), hi), hi}):
-            rows.append({"hardware": r["hardware"], "intensity_flop_per_byte": i,
-                         "attainable_flop_per_s": min(pi, beta * i)})
-    return pd.DataFrame(rows)
+        points = np.array(sorted({lo, min(max(r["ridge_flop_per_byte"], lo), hi), hi}))
+        frames.append(pd.DataFrame({"hardware": r["hardware"], "intensity_flop_per_byte": points,
+                                    "attainable_flop_per_s": attainable_flop_per_s(r["hardware"], points, r["dtype"])}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _decade_floor(x: float) -> float:
@@ -155,7 +154,8 @@ def roofline_chart(
     decode over every batch size in ``df`` (faint), and large points at the
     selected batch, which move along the paths as the slider moves. All data
     are embedded in the spec and filtered in the browser
-    (``transform_filter``), so no kernel is needed. Book ``sec_roofline``.
+    (``transform_filter``), so no kernel is needed.
+    Defined in :ref:`sec_roofline`.
     """
     devices = list(dict.fromkeys(df["hardware"]))
     models = list(dict.fromkeys(df["model"]))
@@ -238,24 +238,11 @@ def roofline_chart(
     )
 
 
-def ridge_table(hardware_ids: Iterable[str] | None = None, dtype: str = "bf16") -> pd.DataFrame:
-    """Peak, bandwidth and ridge intensity (FLOP/byte) of every device with a
-    published dense ``dtype`` peak, sorted by ridge. Book ``sec_roofline``."""
-    rows = []
-    for h in devices_with_peak(dtype, hardware_ids):
-        hw = load_hardware(h)
-        rows.append({
-            "hardware": hw.id, "name": hw.name, "category": hw.category,
-            "peak_flop_per_s": hw.peak_flops(dtype),
-            "memory_bandwidth_bytes_per_s": hw.memory_bandwidth_bytes_per_s,
-            "ridge_flop_per_byte": float(ridge_intensity(hw, dtype)),
-        })
-    return pd.DataFrame(rows).sort_values("ridge_flop_per_byte", ascending=False, ignore_index=True)
-
-
 def ridge_chart(table: pd.DataFrame, *, width: int = 420, dtype: str = "bf16") -> alt.Chart:
     """Horizontal bars of the ridge intensity of each device in a
-    :func:`ridge_table`, coloured by category."""
+    :func:`costmodel.ridge_table`, coloured by category.
+    Defined in :ref:`sec_roofline`.
+    """
     return (
         alt.Chart(table)
         .mark_bar()

@@ -17,7 +17,7 @@ _PREFIXES = [(1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3
 
 
 def si(value: float, unit: str = "", digits: int = 3) -> str:
-    """A number with a decimal SI prefix: ``si(989.5e12, "FLOP/s") == "990 TFLOP/s"``."""
+    """A number with a decimal SI prefix: ``si(989.5e12, "FLOP/s") == "990 TFLOP/s"``. Defined in :ref:`sec_notation`."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     for scale, prefix in _PREFIXES:
@@ -36,7 +36,9 @@ def _cell(v, float_format: str) -> str:
 
 def markdown_table(df: pd.DataFrame, formats: dict | None = None, float_format: str = "{:,.4g}") -> Markdown:
     """Render ``df`` as a Markdown table. Floats use ``float_format``; ``formats``
-    maps a column to a callable returning the cell text."""
+    maps a column to a callable returning the cell text.
+    Defined in :ref:`sec_notation`.
+    """
     formats = formats or {}
     cols = list(df.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -46,12 +48,15 @@ def markdown_table(df: pd.DataFrame, formats: dict | None = None, float_format: 
 
 
 def symbol_values_table(arch) -> pd.DataFrame:
-    """The notation's architecture symbols with their values for ``arch``:
-    one row per symbol (symbol, meaning, config key, value)."""
+    """The notation's architecture and derived symbols with their values for
+    ``arch``: one row per symbol (symbol, meaning, config key, value), from
+    :attr:`costmodel.Architecture.symbols`.
+    Defined in :ref:`sec_notation`.
+    """
     from ..symbols import notation_table
 
-    vals = arch.symbol_values()
-    nt = notation_table("architecture")
-    nt = nt[nt["name"].isin(vals)].copy()
-    nt["value"] = nt["name"].map(lambda n: vals[n])
+    vals = arch.symbols
+    nt = notation_table()
+    nt = nt[nt["group"].isin(["architecture", "derived"])].copy()
+    nt["value"] = nt["name"].map(lambda n: vals[n]).astype(object)
     return nt[["symbol", "meaning", "hf_config_key", "value"]].reset_index(drop=True)

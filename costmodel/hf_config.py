@@ -1,0 +1,432 @@
+"""Reading Hugging Face ``config.json`` files into architecture fields.
+
+This module knows the families, not the formulas: :func:`read_config` turns a
+config (a dict or a path) into the keyword arguments of
+:class:`costmodel.Architecture`, which validates them and counts. It imports
+nothing from the rest of the package, so imports stay one-way.
+
+Each family is a row of :data:`FAMILIES`, a declarative :class:`Family`
+following that family's ``transformers`` configuration and modeling code:
+key aliases, defaults where a key is absent, which projections carry a bias,
+the norm, the gated MLP, the tied-embedding default and the sliding-window
+pattern. Only what does not fit the table (mixtures of experts, latent
+attention, Falcon's three attention layouts) is a hook. Defined in
+:ref:`sec_memory`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+__all__ = ["Key", "Family", "FAMILIES", "SUPPORTED_FAMILIES", "read_config", "MAX_DIM", "MAX_CONFIG_BYTES"]
+
+#: Largest size accepted for any one dimension (16.7 M); beyond it a config is
+#: surely malformed, and products of such sizes would lose exactness.
+MAX_DIM = 2**24
+#: Largest config file read (a real config.json is a few kB).
+MAX_CONFIG_BYTES = 4 * 2**20
+#: Layer types a ``layer_types`` list may hold (transformers' names).
+LAYER_TYPES = ("full_attention", "sliding_attention")
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Key:
+    """A config key, with the value used when it is absent (``required`` if none)."""
+
+    name: str
+    default: Any = _MISSING
+
+
+@dataclass(frozen=True)
+class Family:
+    """How one ``model_type`` maps onto the architecture fields.
+
+    A policy is either a constant or a :class:`Key` read from the config.
+    ``head_dim``: a :class:`Key` (read, with an integer default or, when the
+    default is ``None``, hidden_size / heads) or ``"derived"`` (the family's
+    code ignores any ``head_dim`` key). ``sliding``: ``"none"`` (only through
+    ``layer_types``), ``"all"`` (every block when a window is set),
+    ``"every_other"`` (blocks 0, 2, 4...), or ``"qwen2"`` (blocks from
+    ``max_window_layers`` on, when ``use_sliding_window``); ``layer_types``,
+    when present, wins. ``hook`` fills what the table cannot say.
+    """
+
+    tied: Any
+    gated: bool = True
+    norm: str = "rms"
+    norms_per_block: Any = 2
+    n_kv_heads: Any = Key("num_key_value_heads", None)  # None: as many as query heads
+    head_dim: Any = Key("head_dim", None)
+    qkv_bias: Any = Key("attention_bias", False)
+    attn_out_bias: Any = Key("attention_bias", False)
+    mlp_bias: Any = Key("mlp_bias", False)
+    lm_head_bias: Any = False
+    parallel_block: Any = False
+    sliding: str = "none"
+    sliding_window: Key = Key("sliding_window", None)
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    d_ff: Any = Key("intermediate_size")
+    hook: Callable[["_Cfg", dict], None] | None = None
+    rejects: tuple[tuple[str, Any], ...] = ()  # (key, value) pairs not modelled
+
+
+class _Cfg:
+    """Typed access to a config dict; every error names the field and the model."""
+
+    def __init__(self, raw: Mapping[str, Any], name: str, aliases: Mapping[str, tuple[str, ...]] = MappingProxyType({})):
+        self.raw = raw
+        self.name = name
+        self.aliases = aliases
+
+    def err(self, key: str, msg: str) -> ValueError:
+        return ValueError(f"config of {self.name!r}: field {key}={self.raw.get(key, '<missing>')!r} {msg}")
+
+    def _resolve(self, key: str) -> str | None:
+        for k in (key, *self.aliases.get(key, ())):
+            if self.raw.get(k) is not None:
+                return k
+        return None
+
+    def has(self, key: str) -> bool:
+        return self._resolve(key) is not None
+
+    def present(self, key: str) -> bool:
+        """The key is in the config, even with a null value."""
+        return key in self.raw
+
+    def int(self, key: str, default: Any = _MISSING, *, minimum: int = 1) -> int:
+        k = self._resolve(key)
+        if k is None:
+            if default is _MISSING:
+                raise ValueError(f"config of {self.name!r}: required field {key!r} is missing")
+            return default
+        v = self.raw[k]
+        if isinstance(v, bool):
+            raise self.err(k, "must be an integer, not a boolean")
+        if isinstance(v, float):
+            if not math.isfinite(v) or not v.is_integer():
+                raise self.err(k, "must be a whole number")
+            v = int(v)
+        if not isinstance(v, int):
+            raise self.err(k, f"must be an integer, got {type(v).__name__}")
+        if v < minimum:
+            raise self.err(k, f"must be at least {minimum}")
+        if v > MAX_DIM:
+            raise self.err(k, f"exceeds the largest accepted size {MAX_DIM}")
+        return v
+
+    def bool(self, key: str, default: bool) -> bool:
+        k = self._resolve(key)
+        if k is None:
+            return default
+        v = self.raw[k]
+        if not isinstance(v, bool):
+            raise self.err(k, "must be true or false")
+        return v
+
+    def str(self, key: str, default: str = "") -> str:
+        k = self._resolve(key)
+        if k is None:
+            return default
+        v = self.raw[k]
+        if not isinstance(v, str):
+            raise self.err(k, "must be a string")
+        return v
+
+    def int_list(self, key: str) -> list[int]:
+        v = self.raw.get(key) or []
+        if not isinstance(v, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+            raise self.err(key, "must be a list of integers")
+        return v
+
+    def policy(self, value: Any, kind: str) -> Any:
+        """A family policy: a constant, or a :class:`Key` read as ``kind``."""
+        if not isinstance(value, Key):
+            return value
+        if kind == "bool":
+            return self.bool(value.name, value.default)
+        return self.int(value.name, value.default)
+
+
+# ----------------------------------------------------------------------
+# Sliding windows
+# ----------------------------------------------------------------------
+def _layer_types(c: _Cfg, n_layers: int) -> list[str] | None:
+    lt = c.raw.get("layer_types")
+    if lt is None:  # absent, or null as newer transformers versions save it
+        return None
+    if not isinstance(lt, list) or len(lt) != n_layers:
+        raise c.err("layer_types", f"must be a list of {n_layers} layer types")
+    unknown = sorted({x for x in lt if x not in LAYER_TYPES}, key=str)
+    if unknown:
+        raise c.err("layer_types", f"has layer types {unknown} that are not modelled; known: {list(LAYER_TYPES)}")
+    return lt
+
+
+def _window(c: _Cfg, fam: Family) -> int:
+    """The window, 0 when none: an absent key takes the family default, a
+    null key means no window (transformers: ``sliding_window=None``)."""
+    key = fam.sliding_window
+    if c.present(key.name):
+        return c.int(key.name, 0) if c.raw[key.name] is not None else 0
+    return 0 if key.default is None else key.default
+
+
+def _sliding(c: _Cfg, fam: Family, n_layers: int) -> tuple[int, int]:
+    """(window, number of sliding blocks)."""
+    window = _window(c, fam)
+    lt = _layer_types(c, n_layers)
+    if lt is not None:
+        n_sw = lt.count("sliding_attention")
+    elif fam.sliding == "all":
+        n_sw = n_layers
+    elif fam.sliding == "every_other":
+        n_sw = (n_layers + 1) // 2
+    elif fam.sliding == "qwen2":
+        if not c.bool("use_sliding_window", False):
+            return 0, 0
+        first = c.int("max_window_layers", 28, minimum=0)  # Qwen2Config default
+        n_sw = max(0, n_layers - min(first, n_layers))
+    else:
+        n_sw = 0
+    if n_sw and not window:
+        if lt is not None:
+            raise c.err("sliding_window", "must be a positive window: layer_types has sliding layers")
+        return 0, 0
+    return (window, n_sw) if n_sw else (0, 0)
+
+
+# ----------------------------------------------------------------------
+# The generic reader and the hooks
+# ----------------------------------------------------------------------
+def _fields(c: _Cfg, fam: Family, model_type: str) -> dict[str, Any]:
+    for key, bad in fam.rejects:
+        if c.raw.get(key) == bad:
+            raise c.err(key, f"is not supported for model_type={model_type!r}")
+    d = c.int("hidden_size")
+    n_h = c.int("num_attention_heads")
+    n_layers = c.int("num_hidden_layers")
+    kv = fam.n_kv_heads
+    n_kv = c.int(kv.name, n_h if kv.default is None else kv.default) if isinstance(kv, Key) else (kv or n_h)
+    if fam.head_dim == "derived" or (isinstance(fam.head_dim, Key) and fam.head_dim.default is None
+                                      and not c.has(fam.head_dim.name)):
+        if d % n_h:
+            raise ValueError(
+                f"config of {c.name!r}: num_attention_heads={n_h} does not divide hidden_size={d}"
+                + ("" if fam.head_dim == "derived" else " and no 'head_dim' is given")
+            )
+        head_dim = d // n_h
+    else:
+        head_dim = c.policy(fam.head_dim, "int")
+    window, n_sw = _sliding(c, fam, n_layers)
+    out = dict(
+        d_model=d, n_layers=n_layers, n_heads=n_h, n_kv_heads=n_kv, head_dim=head_dim,
+        d_ff=c.policy(fam.d_ff, "int"), vocab_size=c.int("vocab_size"), gated_mlp=fam.gated,
+        tied_embeddings=c.policy(fam.tied, "bool"),
+        qkv_bias=c.policy(fam.qkv_bias, "bool"), attn_out_bias=c.policy(fam.attn_out_bias, "bool"),
+        mlp_bias=c.policy(fam.mlp_bias, "bool"), lm_head_bias=c.policy(fam.lm_head_bias, "bool"),
+        norm=fam.norm, norms_per_block=c.policy(fam.norms_per_block, "int"),
+        parallel_block=c.policy(fam.parallel_block, "bool"),
+        sliding_window=window, n_sliding_layers=n_sw,
+        max_position_embeddings=c.int("max_position_embeddings", 0, minimum=0),
+        torch_dtype=c.str("torch_dtype", c.str("dtype")),
+    )
+    if fam.hook is not None:
+        fam.hook(c, out)
+    return out
+
+
+def _mixtral(c: _Cfg, out: dict) -> None:
+    # every block is MoE; experts have intermediate_size; router D x E
+    out.update(n_experts=c.int("num_local_experts"), n_experts_per_token=c.int("num_experts_per_tok"),
+               d_ff_expert=out["d_ff"], n_moe_layers=out["n_layers"])
+
+
+def _qwen2_moe(c: _Cfg, out: dict) -> None:
+    # blocks i with (i + 1) % decoder_sparse_step == 0 are sparse, except those
+    # listed in mlp_only_layers; a sigmoid gate on the shared expert
+    n_layers = out["n_layers"]
+    step = c.int("decoder_sparse_step", 1)
+    only_mlp = set(c.int_list("mlp_only_layers"))
+    n_moe = n_layers // step - sum(1 for i in only_mlp if 0 <= i < n_layers and (i + 1) % step == 0)
+    shared = c.int("shared_expert_intermediate_size", 0, minimum=0)
+    out.update(n_experts=c.int("num_experts"), n_experts_per_token=c.int("num_experts_per_tok"),
+               d_ff_expert=c.int("moe_intermediate_size"), d_ff_shared=shared, shared_expert_gate=shared > 0,
+               n_moe_layers=n_moe)
+
+
+def _deepseek_v3(c: _Cfg, out: dict) -> None:
+    # MLA; the first `first_k_dense_replace` blocks are dense, then every
+    # `moe_layer_freq`-th is MoE with n_shared_experts shared experts of width
+    # moe_intermediate_size. Keys and values are per head (K = H). The
+    # multi-token-prediction module (num_nextn_predict_layers) is not part of
+    # the HF model.
+    n_layers = out["n_layers"]
+    first_dense = c.int("first_k_dense_replace", 0, minimum=0)
+    freq = c.int("moe_layer_freq", 1)
+    n_moe = max(0, (n_layers - 1) // freq - (first_dense + freq - 1) // freq + 1) if n_layers > first_dense else 0
+    f_e = c.int("moe_intermediate_size")
+    nope, rope = c.int("qk_nope_head_dim"), c.int("qk_rope_head_dim")
+    out.update(
+        n_kv_heads=out["n_heads"], head_dim=nope + rope,
+        n_experts=c.int("n_routed_experts"), n_experts_per_token=c.int("num_experts_per_tok"),
+        d_ff_expert=f_e, d_ff_shared=c.int("n_shared_experts", 0, minimum=0) * f_e, n_moe_layers=n_moe,
+        q_lora_rank=c.int("q_lora_rank", 0), kv_lora_rank=c.int("kv_lora_rank"),
+        qk_nope_head_dim=nope, qk_rope_head_dim=rope, v_head_dim=c.int("v_head_dim"),
+    )
+
+
+def _gpt2(c: _Cfg, out: dict) -> None:
+    # learned positions, one per trained position; MLP width n_inner or 4 D
+    n_pos = c.int("max_position_embeddings")
+    out.update(learned_positions=n_pos, max_position_embeddings=n_pos, d_ff=out["d_ff"] or 4 * out["d_model"])
+
+
+def _falcon(c: _Cfg, out: dict) -> None:
+    # MLP of ffn_hidden_size (default 4 D); query_key_value sized by new_decoder_architecture (GQA with num_kv_heads)
+    # or multi_query (one K/V head); one LayerNorm per parallel block (two with
+    # the new architecture, or a sequential block)
+    new_arch = c.bool("new_decoder_architecture", False)
+    parallel = c.bool("parallel_attn", True)
+    if new_arch:
+        out["n_kv_heads"] = c.int("num_kv_heads", _MISSING)
+        out["norms_per_block"] = c.int("num_ln_in_parallel_attn", 2)
+    else:
+        out["n_kv_heads"] = 1 if c.bool("multi_query", True) else out["n_heads"]
+        out["norms_per_block"] = 1 if parallel else 2
+    out["parallel_block"] = parallel or new_arch
+    out["d_ff"] = out["d_ff"] or 4 * out["d_model"]
+    c.bool("alibi", False)  # validated only: ALiBi has no parameters
+
+
+_NO_BIAS = dict(qkv_bias=False, attn_out_bias=False, mlp_bias=False)
+_GPT_KEYS = dict(hidden_size=("n_embd",), num_attention_heads=("n_head",), num_hidden_layers=("n_layer",),
+                 max_position_embeddings=("n_positions",))
+
+#: ``model_type`` -> :class:`Family`.
+FAMILIES: Mapping[str, Family] = MappingProxyType({
+    # LlamaConfig: tie_word_embeddings False, num_key_value_heads None -> heads
+    "llama": Family(tied=Key("tie_word_embeddings", False)),
+    # MistralConfig: sliding_window 4096 on every block unless null; no biases
+    "mistral": Family(tied=Key("tie_word_embeddings", False), n_kv_heads=Key("num_key_value_heads"),
+                      sliding="all", sliding_window=Key("sliding_window", 4096), **_NO_BIAS),
+    "mixtral": Family(tied=Key("tie_word_embeddings", False), n_kv_heads=Key("num_key_value_heads"),
+                      sliding="all", hook=_mixtral, **_NO_BIAS),
+    # Qwen2: bias on q, k, v (not o); sliding window only with use_sliding_window
+    "qwen2": Family(tied=Key("tie_word_embeddings", False), qkv_bias=True, attn_out_bias=False, mlp_bias=False,
+                    sliding="qwen2", sliding_window=Key("sliding_window", 4096)),
+    "qwen2_moe": Family(tied=Key("tie_word_embeddings", False), qkv_bias=True, attn_out_bias=False, mlp_bias=False,
+                        sliding="qwen2", sliding_window=Key("sliding_window", 4096), hook=_qwen2_moe),
+    # GemmaConfig: tied, head_dim 256, GeGLU, RMSNorm
+    "gemma": Family(tied=Key("tie_word_embeddings", True), n_kv_heads=Key("num_key_value_heads"),
+                    head_dim=Key("head_dim", 256)),
+    # Gemma-2: 4 RMSNorms per block; sliding window 4096 on blocks 0, 2, 4...
+    "gemma2": Family(tied=Key("tie_word_embeddings", True), n_kv_heads=Key("num_key_value_heads"),
+                     head_dim=Key("head_dim", 256), norms_per_block=4, sliding="every_other",
+                     sliding_window=Key("sliding_window", 4096)),
+    # OLMo (v1, HF-native): non-parametric LayerNorm
+    "olmo": Family(tied=Key("tie_word_embeddings", False), norm="none"),
+    # Phi-3: fused qkv and gate_up projections without bias; sliding window when set
+    "phi3": Family(tied=Key("tie_word_embeddings", False), sliding="all", **_NO_BIAS),
+    # Phi-1/1.5/2: parallel block with one LayerNorm, biases on every linear
+    # including the LM head, plain (gelu) MLP
+    "phi": Family(tied=Key("tie_word_embeddings", False), gated=False, norm="layer", norms_per_block=1,
+                  head_dim="derived", qkv_bias=True, attn_out_bias=True, mlp_bias=True, lm_head_bias=True,
+                  parallel_block=True, rejects=(("qk_layernorm", True),)),
+    # StarCoder2: LayerNorm with bias, plain MLP, use_bias on all linears,
+    # tied by default, sliding window on every block when set
+    "starcoder2": Family(tied=Key("tie_word_embeddings", True), gated=False, norm="layer", head_dim="derived",
+                         n_kv_heads=Key("num_key_value_heads"), qkv_bias=Key("use_bias", True),
+                         attn_out_bias=Key("use_bias", True), mlp_bias=Key("use_bias", True), sliding="all"),
+    # GPT-2: learned positions, fused c_attn with bias, plain MLP of n_inner
+    # (default 4 D), LayerNorms, LM head tied to the token embedding
+    "gpt2": Family(tied=Key("tie_word_embeddings", True), gated=False, norm="layer", head_dim="derived",
+                   n_kv_heads=0, qkv_bias=True, attn_out_bias=True, mlp_bias=True, aliases=_GPT_KEYS,
+                   d_ff=Key("n_inner", None), hook=_gpt2),
+    # GPT-NeoX / Pythia: fused query_key_value and dense with bias
+    # (attention_bias, default true), plain MLP with bias, two LayerNorms per
+    # block even with the parallel residual, untied embed_in / embed_out
+    "gpt_neox": Family(tied=Key("tie_word_embeddings", False), gated=False, norm="layer", head_dim="derived",
+                       n_kv_heads=0, qkv_bias=Key("attention_bias", True), attn_out_bias=Key("attention_bias", True),
+                       mlp_bias=True, parallel_block=Key("use_parallel_residual", True)),
+    # Falcon: `bias` on every linear but the LM head, MLP of ffn_hidden_size (4 D)
+    "falcon": Family(tied=Key("tie_word_embeddings", True), gated=False, norm="layer", head_dim="derived",
+                     n_kv_heads=0, qkv_bias=Key("bias", False), attn_out_bias=Key("bias", False),
+                     mlp_bias=Key("bias", False), d_ff=Key("ffn_hidden_size", None), hook=_falcon,
+                     aliases=dict(num_attention_heads=("n_head",), num_hidden_layers=("n_layer",),
+                                  num_kv_heads=("n_head_kv",))),
+    "deepseek_v3": Family(tied=Key("tie_word_embeddings", False), head_dim=0, qkv_bias=False, attn_out_bias=False,
+                          rejects=(("attention_bias", True),), hook=_deepseek_v3),
+})
+
+#: The ``model_type`` values :func:`read_config` understands.
+SUPPORTED_FAMILIES: tuple[str, ...] = tuple(FAMILIES)
+
+
+# ----------------------------------------------------------------------
+# Files
+# ----------------------------------------------------------------------
+def _read_file(path: Path) -> Mapping[str, Any]:
+    """Parse a config file: a regular file of at most MAX_CONFIG_BYTES, UTF-8
+    JSON; every error names the file."""
+    where = f"config file {str(path)!r}"
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise ValueError(f"cannot read {where}: {e.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"{where} is not a regular file")
+    if st.st_size > MAX_CONFIG_BYTES:
+        raise ValueError(f"{where} is {st.st_size} bytes, more than a config.json can be ({MAX_CONFIG_BYTES})")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_CONFIG_BYTES + 1)
+    except OSError as e:
+        raise ValueError(f"cannot read {where}: {e.strerror}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ValueError(f"{where} is more than {MAX_CONFIG_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{where} is not UTF-8 text (byte {e.start})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{where} is not valid JSON: {e}") from None
+    except RecursionError:
+        raise ValueError(f"{where} is nested too deeply to be a config") from None
+
+
+def read_config(config: Mapping[str, Any] | str | os.PathLike, name: str | None = None) -> dict[str, Any]:
+    """The :class:`~costmodel.Architecture` fields of a Hugging Face config.
+
+    ``config`` is a parsed ``config.json`` (a dict) or a path to one. A
+    missing or malformed field, or an unsupported ``model_type``, raises
+    ``ValueError`` naming it. Defined in :ref:`sec_memory`.
+    """
+    if isinstance(config, (str, os.PathLike)):
+        path = Path(config)
+        config = _read_file(path)
+        name = name or path.stem
+    if not isinstance(config, Mapping):
+        raise ValueError(f"config must be a JSON object (dict), got {type(config).__name__}")
+    mt = config.get("model_type")
+    if mt is None:
+        raise ValueError("config has no 'model_type'; supported: " + ", ".join(SUPPORTED_FAMILIES))
+    if not isinstance(mt, str) or mt not in FAMILIES:
+        raise ValueError(f"model_type={mt!r} is not supported; supported families: " + ", ".join(SUPPORTED_FAMILIES))
+    if name is None:
+        name = str(config.get("_name_or_path") or mt)
+    fam = FAMILIES[mt]
+    out = _fields(_Cfg(config, name, fam.aliases), fam, mt)
+    out.update(name=name, family=mt)
+    return out
