@@ -1,0 +1,63 @@
+"""Cells of data/hardware.csv checked against their cited sources (foundation review).
+
+One test per corrected cell, the source named next to the assertion. Values are SI
+(FLOP/s or OP/s, byte, byte/s, W); every source below was read in November 2026.
+"""
+
+import re
+
+import pandas as pd
+import pytest
+
+import costmodel as cm
+from costmodel import catalog
+
+
+def hw(hardware_id):
+    return cm.load_hardware(hardware_id)
+
+
+# ----------------------------------------------------------------------
+# The derived_columns column and its loader
+# ----------------------------------------------------------------------
+@pytest.fixture
+def catalog_at(monkeypatch):
+    """Point the loader at another CSV for one test, with the caches cleared around it."""
+    def use(path):
+        monkeypatch.setattr(catalog, "HARDWARE_CSV", path)
+        catalog._hardware_frame.cache_clear()
+        catalog._hardware_by_id.cache_clear()
+    yield use
+    monkeypatch.undo()
+    catalog._hardware_frame.cache_clear()
+    catalog._hardware_by_id.cache_clear()
+
+
+def test_loader_reads_columns_by_name(tmp_path, catalog_at):
+    # an extra column is ignored, and a catalog without derived_columns still loads
+    df = pd.read_csv(catalog.HARDWARE_CSV, dtype=str, keep_default_na=False)
+    path = tmp_path / "hardware.csv"
+    df.drop(columns=["derived_columns"]).assign(extra="x").to_csv(path, index=False)
+    catalog_at(path)
+    h100 = cm.load_hardware("h100-sxm")
+    assert h100.derived_columns == ()
+    assert h100.memory_bandwidth_bytes_per_s == 3.35e12
+
+
+def test_unknown_derived_column_is_an_error(tmp_path, catalog_at):
+    df = pd.read_csv(catalog.HARDWARE_CSV, dtype=str, keep_default_na=False)
+    df.loc[df["id"] == "h100-sxm", "derived_columns"] = "memory_bandwith"
+    path = tmp_path / "hardware.csv"
+    df.to_csv(path, index=False)
+    catalog_at(path)
+    with pytest.raises(ValueError, match="h100-sxm.*memory_bandwith"):
+        cm.load_hardware("h100-sxm")
+
+
+def test_derived_columns_name_filled_cells_explained_in_notes():
+    df = cm.hardware_table().set_index("id")
+    for hid in cm.list_hardware():
+        h = hw(hid)
+        for col in h.derived_columns:
+            assert pd.notna(df.loc[hid, col]), (hid, col)  # a derived cell has a value
+            assert col in h.notes, (hid, col)  # and its notes say how it was derived
