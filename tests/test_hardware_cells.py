@@ -61,3 +61,31 @@ def test_derived_columns_name_filled_cells_explained_in_notes():
         for col in h.derived_columns:
             assert pd.notna(df.loc[hid, col]), (hid, col)  # a derived cell has a value
             assert col in h.notes, (hid, col)  # and its notes say how it was derived
+
+
+# ----------------------------------------------------------------------
+# B200: one spec revision, NVIDIA's current per-GPU HGX B200 table
+# (https://www.nvidia.com/en-us/data-center/hgx/, HGX B200 column)
+# ----------------------------------------------------------------------
+def test_b200_fp64_current_hgx_table():
+    # HGX B200 column: "FP64/FP64 Tensor Core 37 TFLOPS" (launch spec said 40)
+    assert hw("b200").peaks_flop_per_s["fp64"] == 37e12
+
+
+def test_b200_fp32_current_hgx_table():
+    # HGX B200 column: "FP32 75 TFLOPS" (was empty; launch spec said 80)
+    assert hw("b200").peaks_flop_per_s["fp32"] == 75e12
+
+
+def test_b200_bandwidth_current_hgx_table():
+    # HGX B200 column: "GPU Memory | Bandwidth 180GB HBM3E | 7.7TB/s" (launch spec said 8 TB/s)
+    assert hw("b200").memory_bandwidth_bytes_per_s == 7.7e12
+
+
+def test_b200_other_cells_same_revision():
+    # same column: 180 GB; FP16/BF16 4.5 PF and FP4 18 PF with sparsity -> dense 2.25 and 9 PF; up to 1,000 W
+    b200 = hw("b200")
+    assert b200.memory_bytes == 180e9
+    assert b200.peaks_flop_per_s["bf16"] == 2.25e15
+    assert b200.peaks_flop_per_s["fp4"] == 9e15
+    assert b200.tdp_w == 1000
