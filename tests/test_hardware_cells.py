@@ -89,3 +89,18 @@ def test_b200_other_cells_same_revision():
     assert b200.peaks_flop_per_s["bf16"] == 2.25e15
     assert b200.peaks_flop_per_s["fp4"] == 9e15
     assert b200.tdp_w == 1000
+
+
+# ----------------------------------------------------------------------
+# TPU v5p: Google's newest v5p page (https://docs.cloud.google.com/tpu/docs/v5p)
+# ----------------------------------------------------------------------
+def test_tpu_v5p_memory_is_95_gib():
+    # "HBM capacity per chip (GiB) | 95" -> binary
+    assert hw("tpu-v5p").memory_bytes == 95 * 2**30
+
+
+def test_tpu_v5p_fp8_as_stated():
+    # "Peak compute per chip (FP8) (TFLOPs) | 459"; the page states no INT8 figure, so none is entered
+    v5p = hw("tpu-v5p")
+    assert v5p.peaks_flop_per_s["fp8"] == 459e12
+    assert not v5p.has_peak("int8")
