@@ -104,3 +104,28 @@ def test_tpu_v5p_fp8_as_stated():
     v5p = hw("tpu-v5p")
     assert v5p.peaks_flop_per_s["fp8"] == 459e12
     assert not v5p.has_peak("int8")
+
+
+# ----------------------------------------------------------------------
+# H100 NVL: H100 NVL column of NVIDIA's H100 datasheet
+# (https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet);
+# tensor rows carry NVIDIA's asterisk "with sparsity", dense = half
+# ----------------------------------------------------------------------
+def test_h100_nvl_fp64():
+    # "FP64 Tensor Core 60 teraFLOPS" (FP64 vector 30)
+    assert hw("h100-nvl").peaks_flop_per_s["fp64"] == 60e12
+
+
+def test_h100_nvl_fp32():
+    # "FP32 60 teraFLOPS"
+    assert hw("h100-nvl").peaks_flop_per_s["fp32"] == 60e12
+
+
+def test_h100_nvl_tf32_dense():
+    # "TF32 Tensor Core 835 teraFLOPS*" -> 835 / 2
+    assert hw("h100-nvl").peaks_flop_per_s["tf32"] == 417.5e12
+
+
+def test_h100_nvl_int8_dense():
+    # "INT8 Tensor Core 3,341 TOPS*" -> 3,341 / 2
+    assert hw("h100-nvl").peaks_flop_per_s["int8"] == 1670.5e12
