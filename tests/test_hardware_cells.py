@@ -129,3 +129,27 @@ def test_h100_nvl_tf32_dense():
 def test_h100_nvl_int8_dense():
     # "INT8 Tensor Core 3,341 TOPS*" -> 3,341 / 2
     assert hw("h100-nvl").peaks_flop_per_s["int8"] == 1670.5e12
+
+
+# ----------------------------------------------------------------------
+# H100 PCIe: NVIDIA H100 PCIe product brief PB-11133-001 (board cells) and the H100 PCIe
+# column of NVIDIA's 2022 H100 datasheet (compute cells); the old datasheet URL now
+# serves the SXM/NVL datasheet
+# ----------------------------------------------------------------------
+def test_h100_pcie_cites_its_product_brief():
+    assert "PB-11133-001" in hw("h100-pcie").source
+    assert "nvidia-tensor-core-gpu-datasheet" not in hw("h100-pcie").source
+
+
+def test_h100_pcie_cells_match_product_brief():
+    # brief: "maximum thermal design power (TDP) level of 350 W", "memory bandwidth greater than 2,000 GBps"
+    h = hw("h100-pcie")
+    assert h.tdp_w == 350
+    assert h.memory_bandwidth_bytes_per_s == 2.0e12
+    assert h.memory_bytes == 80e9
+
+
+def test_h100_pcie_cells_match_2022_datasheet_column():
+    # PCIe column: FP64 Tensor Core 51, FP32 51, BFLOAT16 1,513*, FP8 3,026* (* with sparsity, dense = half)
+    p = hw("h100-pcie").peaks_flop_per_s
+    assert (p["fp64"], p["fp32"], p["bf16"], p["fp8"]) == (51e12, 51e12, 756.5e12, 1513e12)
