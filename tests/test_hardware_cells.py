@@ -142,7 +142,8 @@ def test_h100_pcie_cites_its_product_brief():
 
 
 def test_h100_pcie_cells_match_product_brief():
-    # brief: "maximum thermal design power (TDP) level of 350 W", "memory bandwidth greater than 2,000 GBps"
+    # brief: "maximum thermal design power (TDP) level of 350 W", "memory bandwidth greater than 2,000 GBps";
+    # 2022 datasheet PCIe column: GPU memory "80 GB", bandwidth "2000 GB/sec"
     h = hw("h100-pcie")
     assert h.tdp_w == 350
     assert h.memory_bandwidth_bytes_per_s == 2.0e12
