@@ -154,3 +154,20 @@ def test_h100_pcie_cells_match_2022_datasheet_column():
     # PCIe column: FP64 Tensor Core 51, FP32 51, BFLOAT16 1,513*, FP8 3,026* (* with sparsity, dense = half)
     p = hw("h100-pcie").peaks_flop_per_s
     assert (p["fp64"], p["fp32"], p["bf16"], p["fp8"]) == (51e12, 51e12, 756.5e12, 1513e12)
+
+
+# ----------------------------------------------------------------------
+# Apple M2 Ultra: the 76-core-GPU configuration, every cell from Apple
+# (newsroom 2023-06 and the Mac Pro page, https://www.apple.com/pl/mac-pro/)
+# ----------------------------------------------------------------------
+def test_m2_ultra_fp32_is_apples_76_core_figure():
+    # Mac Pro page: the GPU "with up to 76 cores" reaches "up to 27.2 teraflops"
+    m2u = hw("apple-m2-ultra")
+    assert "76-core GPU" in m2u.name
+    assert m2u.peaks_flop_per_s["fp32"] == 27.2e12
+
+
+def test_m2_ultra_memory_cells_hold_for_that_configuration():
+    # newsroom: "up to 192GB of memory capacity", "800GB/s of memory bandwidth"
+    m2u = hw("apple-m2-ultra")
+    assert (m2u.memory_bytes, m2u.memory_bandwidth_bytes_per_s) == (192e9, 800e9)
