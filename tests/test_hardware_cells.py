@@ -171,3 +171,23 @@ def test_m2_ultra_memory_cells_hold_for_that_configuration():
     # newsroom: "up to 192GB of memory capacity", "800GB/s of memory bandwidth"
     m2u = hw("apple-m2-ultra")
     assert (m2u.memory_bytes, m2u.memory_bandwidth_bytes_per_s) == (192e9, 800e9)
+
+
+# ----------------------------------------------------------------------
+# Jetson Orin Nano 8GB: the original module, NVIDIA Jetson Orin Nano Series Data Sheet
+# DS-11105-001 v1.1 (the jetson-modules page it cited now shows the "Super" figures)
+# ----------------------------------------------------------------------
+def test_orin_nano_cites_the_original_module_datasheet():
+    nano = hw("jetson-orin-nano-8gb")
+    assert "DS-11105-001" in nano.source
+    assert "not Super" in nano.name
+
+
+def test_orin_nano_cells_are_the_original_not_super():
+    # 8GB: up to 40 sparse / 20 dense INT8 TOPs; "theoretical peak memory bandwidth on Orin Nano 8GB is
+    # 68 GB/s"; modes "7W | 15W" (Super: 67 sparse TOPS, 102 GB/s, 25 W)
+    nano = hw("jetson-orin-nano-8gb")
+    assert nano.peaks_flop_per_s["int8"] == 20e12
+    assert nano.memory_bandwidth_bytes_per_s == 68e9
+    assert nano.memory_bytes == 8e9
+    assert nano.tdp_w == 15
