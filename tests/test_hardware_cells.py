@@ -191,3 +191,41 @@ def test_orin_nano_cells_are_the_original_not_super():
     assert nano.memory_bandwidth_bytes_per_s == 68e9
     assert nano.memory_bytes == 8e9
     assert nano.tdp_w == 15
+
+
+# ----------------------------------------------------------------------
+# Cells without a primary source, or derived by arithmetic, are marked in derived_columns
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "hardware_id, column",
+    [
+        # bus width (4 x 16 bit) only in press/secondary sources; 4 x 2 B x 9,600 MT/s = 76.8 GB/s
+        ("snapdragon-8-gen-3", "memory_bandwidth_bytes_per_s"),
+        # 600 GB/s only from Baseten's "NVIDIA A10 vs A10G" post; NVIDIA publishes no A10G datasheet
+        ("a10g", "memory_bandwidth_bytes_per_s"),
+        # NVIDIA AGX Orin technical brief gives 170 sparse INT8 TOPS for the GPU; 85 = 170 / 2
+        ("jetson-agx-orin-64gb", "peak_int8_op_per_s"),
+        # 7 Infinity Fabric links x 128 GB/s, from secondary sources quoting AMD
+        ("mi300x", "interconnect_bandwidth_bytes_per_s"),
+        # AMD per-socket figures (6 TB, 460.8 GB/s, 360 W) x 2 sockets
+        ("epyc-9654-2s", "memory_bytes"),
+        ("epyc-9654-2s", "memory_bandwidth_bytes_per_s"),
+        ("epyc-9654-2s", "tdp_w"),
+        # 24 x 200 GbE x 2 directions / 8
+        ("gaudi3", "interconnect_bandwidth_bytes_per_s"),
+        # PCIe 4.0 x16 link rate, not stated by the cited NVIDIA sources
+        ("rtx-4090", "interconnect_bandwidth_bytes_per_s"),
+    ],
+)
+def test_derived_or_secondary_cells_are_marked(hardware_id, column):
+    assert column in hw(hardware_id).derived_columns
+
+
+def test_snapdragon_bandwidth_value_unchanged():
+    # 4 channels x 16 bit x 9,600 MT/s (Qualcomm: LPDDR5X "up to 4,800 MHz")
+    assert hw("snapdragon-8-gen-3").memory_bandwidth_bytes_per_s == 76.8e9
+
+
+def test_a10g_bandwidth_value_unchanged():
+    # Baseten: "24 gigabytes of GDDR6 VRAM with a memory bandwidth of 600 gigabytes per second"
+    assert hw("a10g").memory_bandwidth_bytes_per_s == 600e9
