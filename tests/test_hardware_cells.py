@@ -229,3 +229,10 @@ def test_snapdragon_bandwidth_value_unchanged():
 def test_a10g_bandwidth_value_unchanged():
     # Baseten: "24 gigabytes of GDDR6 VRAM with a memory bandwidth of 600 gigabytes per second"
     assert hw("a10g").memory_bandwidth_bytes_per_s == 600e9
+
+
+def test_t4_has_no_bf16_peak_and_says_why():
+    # T4 datasheet: FP16/FP32 mixed 65 TFLOPS, INT8 130, INT4 260 TOPS; Turing has no BF16 tensor math
+    t4 = hw("t4")
+    assert not t4.has_peak("bf16")
+    assert "BF16" in t4.notes and "Ampere" in t4.notes
