@@ -236,3 +236,10 @@ def test_t4_has_no_bf16_peak_and_says_why():
     t4 = hw("t4")
     assert not t4.has_peak("bf16")
     assert "BF16" in t4.notes and "Ampere" in t4.notes
+
+
+def test_retrieved_has_one_format():
+    # every source in the catalog was read in November 2026; one ISO YYYY-MM format on every row
+    retrieved = cm.hardware_table()["retrieved"]
+    assert all(re.fullmatch(r"\d{4}-\d{2}", r) for r in retrieved), sorted(set(retrieved))
+    assert set(retrieved) == {"2026-11"}
