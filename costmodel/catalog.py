@@ -82,6 +82,9 @@ class Hardware:
     source: str = ""
     retrieved: str = ""
     notes: str = field(default="", repr=False, hash=False)
+    #: columns of this row whose value is derived by arithmetic or comes only
+    #: from a secondary source (the row's notes say which and why)
+    derived_columns: tuple[str, ...] = field(default=(), repr=False)
 
     def peak_flops(self, dtype: str) -> float:
         """Dense peak FLOP/s (OP/s for int8/int4) for ``dtype``.
@@ -125,9 +128,19 @@ def _float(row: pd.Series, col: str, hw_id: str) -> float:
     return x
 
 
+def _derived_columns(row: pd.Series, hw_id: str) -> tuple[str, ...]:
+    v = row.get("derived_columns")
+    names = () if v is None or pd.isna(v) else tuple(n.strip() for n in str(v).split(";") if n.strip())
+    unknown = [n for n in names if n not in row.index]
+    if unknown:
+        raise ValueError(f"data/hardware.csv: {hw_id}: derived_columns names unknown columns {unknown}")
+    return names
+
+
 @lru_cache(maxsize=None)
 def _hardware_frame() -> pd.DataFrame:
-    df = pd.read_csv(HARDWARE_CSV, dtype={"id": str, "source": str, "retrieved": str, "notes": str})
+    df = pd.read_csv(HARDWARE_CSV, dtype={"id": str, "source": str, "retrieved": str, "notes": str,
+                                          "derived_columns": str})
     for col in ("id", "source", "retrieved"):
         bad = df[df[col].isna() | (df[col].astype(str).str.strip() == "")]
         if len(bad):
@@ -163,6 +176,7 @@ def _hardware_by_id() -> dict[str, Hardware]:
             source=str(row["source"]),
             retrieved=str(row["retrieved"]),
             notes="" if pd.isna(row.get("notes")) else str(row["notes"]),
+            derived_columns=_derived_columns(row, hid),
         )
     return out
 

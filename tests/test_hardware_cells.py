@@ -1,0 +1,245 @@
+"""Cells of data/hardware.csv checked against their cited sources (foundation review).
+
+One test per corrected cell, the source named next to the assertion. Values are SI
+(FLOP/s or OP/s, byte, byte/s, W); every source below was read in November 2026.
+"""
+
+import re
+
+import pandas as pd
+import pytest
+
+import costmodel as cm
+from costmodel import catalog
+
+
+def hw(hardware_id):
+    return cm.load_hardware(hardware_id)
+
+
+# ----------------------------------------------------------------------
+# The derived_columns column and its loader
+# ----------------------------------------------------------------------
+@pytest.fixture
+def catalog_at(monkeypatch):
+    """Point the loader at another CSV for one test, with the caches cleared around it."""
+    def use(path):
+        monkeypatch.setattr(catalog, "HARDWARE_CSV", path)
+        catalog._hardware_frame.cache_clear()
+        catalog._hardware_by_id.cache_clear()
+    yield use
+    monkeypatch.undo()
+    catalog._hardware_frame.cache_clear()
+    catalog._hardware_by_id.cache_clear()
+
+
+def test_loader_reads_columns_by_name(tmp_path, catalog_at):
+    # an extra column is ignored, and a catalog without derived_columns still loads
+    df = pd.read_csv(catalog.HARDWARE_CSV, dtype=str, keep_default_na=False)
+    path = tmp_path / "hardware.csv"
+    df.drop(columns=["derived_columns"]).assign(extra="x").to_csv(path, index=False)
+    catalog_at(path)
+    h100 = cm.load_hardware("h100-sxm")
+    assert h100.derived_columns == ()
+    assert h100.memory_bandwidth_bytes_per_s == 3.35e12
+
+
+def test_unknown_derived_column_is_an_error(tmp_path, catalog_at):
+    df = pd.read_csv(catalog.HARDWARE_CSV, dtype=str, keep_default_na=False)
+    df.loc[df["id"] == "h100-sxm", "derived_columns"] = "memory_bandwith"
+    path = tmp_path / "hardware.csv"
+    df.to_csv(path, index=False)
+    catalog_at(path)
+    with pytest.raises(ValueError, match="h100-sxm.*memory_bandwith"):
+        cm.load_hardware("h100-sxm")
+
+
+def test_derived_columns_name_filled_cells_explained_in_notes():
+    df = cm.hardware_table().set_index("id")
+    for hid in cm.list_hardware():
+        h = hw(hid)
+        for col in h.derived_columns:
+            assert pd.notna(df.loc[hid, col]), (hid, col)  # a derived cell has a value
+            assert col in h.notes, (hid, col)  # and its notes say how it was derived
+
+
+# ----------------------------------------------------------------------
+# B200: one spec revision, NVIDIA's current per-GPU HGX B200 table
+# (https://www.nvidia.com/en-us/data-center/hgx/, HGX B200 column)
+# ----------------------------------------------------------------------
+def test_b200_fp64_current_hgx_table():
+    # HGX B200 column: "FP64/FP64 Tensor Core 37 TFLOPS" (launch spec said 40)
+    assert hw("b200").peaks_flop_per_s["fp64"] == 37e12
+
+
+def test_b200_fp32_current_hgx_table():
+    # HGX B200 column: "FP32 75 TFLOPS" (was empty; launch spec said 80)
+    assert hw("b200").peaks_flop_per_s["fp32"] == 75e12
+
+
+def test_b200_bandwidth_current_hgx_table():
+    # HGX B200 column: "GPU Memory | Bandwidth 180GB HBM3E | 7.7TB/s" (launch spec said 8 TB/s)
+    assert hw("b200").memory_bandwidth_bytes_per_s == 7.7e12
+
+
+def test_b200_other_cells_same_revision():
+    # same column: 180 GB; FP16/BF16 4.5 PF and FP4 18 PF with sparsity -> dense 2.25 and 9 PF; up to 1,000 W
+    b200 = hw("b200")
+    assert b200.memory_bytes == 180e9
+    assert b200.peaks_flop_per_s["bf16"] == 2.25e15
+    assert b200.peaks_flop_per_s["fp4"] == 9e15
+    assert b200.tdp_w == 1000
+
+
+# ----------------------------------------------------------------------
+# TPU v5p: Google's newest v5p page (https://docs.cloud.google.com/tpu/docs/v5p)
+# ----------------------------------------------------------------------
+def test_tpu_v5p_memory_is_95_gib():
+    # "HBM capacity per chip (GiB) | 95" -> binary
+    assert hw("tpu-v5p").memory_bytes == 95 * 2**30
+
+
+def test_tpu_v5p_fp8_as_stated():
+    # "Peak compute per chip (FP8) (TFLOPs) | 459"; the page states no INT8 figure, so none is entered
+    v5p = hw("tpu-v5p")
+    assert v5p.peaks_flop_per_s["fp8"] == 459e12
+    assert not v5p.has_peak("int8")
+
+
+# ----------------------------------------------------------------------
+# H100 NVL: H100 NVL column of NVIDIA's H100 datasheet
+# (https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet);
+# tensor rows carry NVIDIA's asterisk "with sparsity", dense = half
+# ----------------------------------------------------------------------
+def test_h100_nvl_fp64():
+    # "FP64 Tensor Core 60 teraFLOPS" (FP64 vector 30)
+    assert hw("h100-nvl").peaks_flop_per_s["fp64"] == 60e12
+
+
+def test_h100_nvl_fp32():
+    # "FP32 60 teraFLOPS"
+    assert hw("h100-nvl").peaks_flop_per_s["fp32"] == 60e12
+
+
+def test_h100_nvl_tf32_dense():
+    # "TF32 Tensor Core 835 teraFLOPS*" -> 835 / 2
+    assert hw("h100-nvl").peaks_flop_per_s["tf32"] == 417.5e12
+
+
+def test_h100_nvl_int8_dense():
+    # "INT8 Tensor Core 3,341 TOPS*" -> 3,341 / 2
+    assert hw("h100-nvl").peaks_flop_per_s["int8"] == 1670.5e12
+
+
+# ----------------------------------------------------------------------
+# H100 PCIe: NVIDIA H100 PCIe product brief PB-11133-001 (board cells) and the H100 PCIe
+# column of NVIDIA's 2022 H100 datasheet (compute cells); the old datasheet URL now
+# serves the SXM/NVL datasheet
+# ----------------------------------------------------------------------
+def test_h100_pcie_cites_its_product_brief():
+    assert "PB-11133-001" in hw("h100-pcie").source
+    assert "nvidia-tensor-core-gpu-datasheet" not in hw("h100-pcie").source
+
+
+def test_h100_pcie_cells_match_product_brief():
+    # brief: "maximum thermal design power (TDP) level of 350 W", "memory bandwidth greater than 2,000 GBps";
+    # 2022 datasheet PCIe column: GPU memory "80 GB", bandwidth "2000 GB/sec"
+    h = hw("h100-pcie")
+    assert h.tdp_w == 350
+    assert h.memory_bandwidth_bytes_per_s == 2.0e12
+    assert h.memory_bytes == 80e9
+
+
+def test_h100_pcie_cells_match_2022_datasheet_column():
+    # PCIe column: FP64 Tensor Core 51, FP32 51, BFLOAT16 1,513*, FP8 3,026* (* with sparsity, dense = half)
+    p = hw("h100-pcie").peaks_flop_per_s
+    assert (p["fp64"], p["fp32"], p["bf16"], p["fp8"]) == (51e12, 51e12, 756.5e12, 1513e12)
+
+
+# ----------------------------------------------------------------------
+# Apple M2 Ultra: the 76-core-GPU configuration, every cell from Apple
+# (newsroom 2023-06 and the Mac Pro page, https://www.apple.com/pl/mac-pro/)
+# ----------------------------------------------------------------------
+def test_m2_ultra_fp32_is_apples_76_core_figure():
+    # Mac Pro page: the GPU "with up to 76 cores" reaches "up to 27.2 teraflops"
+    m2u = hw("apple-m2-ultra")
+    assert "76-core GPU" in m2u.name
+    assert m2u.peaks_flop_per_s["fp32"] == 27.2e12
+
+
+def test_m2_ultra_memory_cells_hold_for_that_configuration():
+    # newsroom: "up to 192GB of memory capacity", "800GB/s of memory bandwidth"
+    m2u = hw("apple-m2-ultra")
+    assert (m2u.memory_bytes, m2u.memory_bandwidth_bytes_per_s) == (192e9, 800e9)
+
+
+# ----------------------------------------------------------------------
+# Jetson Orin Nano 8GB: the original module, NVIDIA Jetson Orin Nano Series Data Sheet
+# DS-11105-001 v1.1 (the jetson-modules page it cited now shows the "Super" figures)
+# ----------------------------------------------------------------------
+def test_orin_nano_cites_the_original_module_datasheet():
+    nano = hw("jetson-orin-nano-8gb")
+    assert "DS-11105-001" in nano.source
+    assert "not Super" in nano.name
+
+
+def test_orin_nano_cells_are_the_original_not_super():
+    # 8GB: up to 40 sparse / 20 dense INT8 TOPs; "theoretical peak memory bandwidth on Orin Nano 8GB is
+    # 68 GB/s"; modes "7W | 15W" (Super: 67 sparse TOPS, 102 GB/s, 25 W)
+    nano = hw("jetson-orin-nano-8gb")
+    assert nano.peaks_flop_per_s["int8"] == 20e12
+    assert nano.memory_bandwidth_bytes_per_s == 68e9
+    assert nano.memory_bytes == 8e9
+    assert nano.tdp_w == 15
+
+
+# ----------------------------------------------------------------------
+# Cells without a primary source, or derived by arithmetic, are marked in derived_columns
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "hardware_id, column",
+    [
+        # bus width (4 x 16 bit) only in press/secondary sources; 4 x 2 B x 9,600 MT/s = 76.8 GB/s
+        ("snapdragon-8-gen-3", "memory_bandwidth_bytes_per_s"),
+        # 600 GB/s only from Baseten's "NVIDIA A10 vs A10G" post; NVIDIA publishes no A10G datasheet
+        ("a10g", "memory_bandwidth_bytes_per_s"),
+        # NVIDIA AGX Orin technical brief gives 170 sparse INT8 TOPS for the GPU; 85 = 170 / 2
+        ("jetson-agx-orin-64gb", "peak_int8_op_per_s"),
+        # 7 Infinity Fabric links x 128 GB/s, from secondary sources quoting AMD
+        ("mi300x", "interconnect_bandwidth_bytes_per_s"),
+        # AMD per-socket figures (6 TB, 460.8 GB/s, 360 W) x 2 sockets
+        ("epyc-9654-2s", "memory_bytes"),
+        ("epyc-9654-2s", "memory_bandwidth_bytes_per_s"),
+        ("epyc-9654-2s", "tdp_w"),
+        # 24 x 200 GbE x 2 directions / 8
+        ("gaudi3", "interconnect_bandwidth_bytes_per_s"),
+        # PCIe 4.0 x16 link rate, not stated by the cited NVIDIA sources
+        ("rtx-4090", "interconnect_bandwidth_bytes_per_s"),
+    ],
+)
+def test_derived_or_secondary_cells_are_marked(hardware_id, column):
+    assert column in hw(hardware_id).derived_columns
+
+
+def test_snapdragon_bandwidth_value_unchanged():
+    # 4 channels x 16 bit x 9,600 MT/s (Qualcomm: LPDDR5X "up to 4,800 MHz")
+    assert hw("snapdragon-8-gen-3").memory_bandwidth_bytes_per_s == 76.8e9
+
+
+def test_a10g_bandwidth_value_unchanged():
+    # Baseten: "24 gigabytes of GDDR6 VRAM with a memory bandwidth of 600 gigabytes per second"
+    assert hw("a10g").memory_bandwidth_bytes_per_s == 600e9
+
+
+def test_t4_has_no_bf16_peak_and_says_why():
+    # T4 datasheet: FP16/FP32 mixed 65 TFLOPS, INT8 130, INT4 260 TOPS; Turing has no BF16 tensor math
+    t4 = hw("t4")
+    assert not t4.has_peak("bf16")
+    assert "BF16" in t4.notes and "Ampere" in t4.notes
+
+
+def test_retrieved_has_one_format():
+    # every source in the catalog was read in November 2026; one ISO YYYY-MM format on every row
+    retrieved = cm.hardware_table()["retrieved"]
+    assert all(re.fullmatch(r"\d{4}-\d{2}", r) for r in retrieved), sorted(set(retrieved))
+    assert set(retrieved) == {"2026-11"}
