@@ -7,10 +7,14 @@ citations are in ``data/models/catalog.csv``. Models whose family has no parser
 yet are listed in ``data/models/pending.csv`` with their configs saved beside it.
 """
 
+import json
+
 import pandas as pd
 import pytest
 
 import costmodel as cm
+
+MODELS = cm.catalog.MODELS_DIR
 
 NEW_COLUMNS = ("size_class", "release_date", "license")
 
@@ -70,6 +74,10 @@ def _catalog():
     return pd.read_csv(cm.catalog.MODELS_CSV, dtype=str)
 
 
+def _pending():
+    return pd.read_csv(MODELS / "pending.csv", dtype=str)
+
+
 def test_catalog_has_the_new_columns_on_every_row():
     df = _catalog()
     for col in (*NEW_COLUMNS, "release_source"):
@@ -92,3 +100,16 @@ def test_model_table_carries_the_new_columns():
         assert col in table.columns
     row = table.set_index("model").loc["llama-3.1-405b"]
     assert (row["size_class"], row["release_date"], row["license"]) == ("llm", "2024-07-23", "Llama 3.1 Community License")
+
+
+def test_pending_rows_are_sourced_and_not_yet_loadable():
+    pend = _pending()
+    assert list(pend.columns) == list(_catalog().columns)
+    assert not set(pend["id"]) & set(cm.list_models())
+    for _, row in pend.iterrows():
+        cfg = json.loads((MODELS / row["config_file"]).read_text())
+        assert cfg["model_type"] == row["model_type"]
+        assert row["model_type"] not in cm.SUPPORTED_FAMILIES, row["id"]
+        assert row["source"] and row["retrieved"] and row["published_n_params_source"]
+        n = int(row["published_n_params"])
+        assert row["size_class"] == ("slm" if n < 10e9 else "llm"), row["id"]
