@@ -251,5 +251,8 @@ def model_table() -> pd.DataFrame:
         s["published_n_params_source"] = r["published_n_params_source"]
         s["published_n_params_note"] = r["published_n_params_note"]
         s["hf_repo"] = r["hf_repo"]
+        # optional columns: an older catalog without them still loads
+        for col in ("size_class", "release_date", "license"):
+            s[col] = r.get(col)
         rows.append(s)
     return pd.DataFrame(rows)
