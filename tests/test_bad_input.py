@@ -3,6 +3,7 @@
 import copy
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -11,6 +12,10 @@ from hypothesis import strategies as st
 
 import costmodel as cm
 from costmodel.catalog import MODELS_DIR
+
+#: CI runs every fuzzer FUZZ_SCALE times longer: 4 x (1500 + 1000 + 300 + 800) = 14,400 generated
+#: configs and inputs, about a minute on 2 cores; a local run keeps the short counts.
+FUZZ_SCALE = 4 if os.environ.get("CI") else 1
 
 LLAMA = json.loads((MODELS_DIR / "llama-2-7b.json").read_text())
 BASES = {p.stem: json.loads(p.read_text()) for p in sorted(MODELS_DIR.glob("*.json"))}
@@ -120,7 +125,7 @@ def _check(cfg):
     assert np.isfinite(cm.forward_flops(arch, 3, 100))
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1500 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(base=st.sampled_from(sorted(BASES)), data=st.data())
 def test_fuzz_mutated_configs(base, data):
     cfg = copy.deepcopy(BASES[base])
@@ -137,7 +142,7 @@ def test_fuzz_mutated_configs(base, data):
     _check(cfg)
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=1000 * FUZZ_SCALE, deadline=None)
 @given(cfg=st.dictionaries(
     st.sampled_from(["model_type", "hidden_size", "num_attention_heads", "num_hidden_layers",
                      "num_key_value_heads", "intermediate_size", "vocab_size", "head_dim",
@@ -150,7 +155,7 @@ def test_fuzz_random_configs(cfg):
     _check(cfg)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300 * FUZZ_SCALE, deadline=None)
 @given(tokens=JSONISH, batch=JSONISH)
 def test_fuzz_numeric_inputs(tokens, batch):
     arch = cm.load_model("mistral-7b-v0.1")
@@ -160,3 +165,35 @@ def test_fuzz_numeric_inputs(tokens, batch):
         assert str(e)
         return
     assert np.all(np.isfinite(out)) and np.all(np.asarray(out) >= 0)
+
+
+ANY_INPUT = st.one_of(
+    JSONISH, st.binary(max_size=3), st.complex_numbers(allow_nan=True), st.integers(-10**400, 10**400),
+    st.lists(st.floats(allow_nan=True), max_size=3), st.sampled_from([np.array([1, 2]), np.array([[1], [2], [3]]),
+                                                                       np.array([True]), np.ma.masked_array([1])]),
+)
+CALLS = {
+    "kv_cache_bytes": lambda a, x, y: cm.kv_cache_bytes(a, x, "bf16", y),
+    "forward_flops": lambda a, x, y: cm.forward_flops(a, x, y),
+    "prefill_flops": lambda a, x, y: cm.prefill_flops(a, x, y),
+    "activation_bytes": lambda a, x, y: cm.activation_bytes(a, x, y),
+    "activation_flags": lambda a, x, y: cm.activation_bytes(a, 16, 1, flash_attention=x, dropout=y),
+    "weight_bytes": lambda a, x, y: cm.weight_bytes(a, "int4", group_size=x),
+    "roofline_time_s": lambda a, x, y: cm.roofline_time_s(x, y, "h100-sxm"),
+    "phase_roofline": lambda a, x, y: cm.phase_roofline(a, "h200-sxm", prompt_tokens=x, batch=y, check_fit=False),
+}
+
+
+@settings(max_examples=800 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(call=st.sampled_from(sorted(CALLS)), x=ANY_INPUT, y=ANY_INPUT)
+def test_fuzz_public_functions(call, x, y):
+    # any input: a finite, nonnegative result or a ValueError that says why; never
+    # TypeError, OverflowError or a numpy error from deep inside
+    arch = cm.load_model("llama-3-8b")
+    try:
+        out = CALLS[call](arch, x, y)
+    except ValueError as e:
+        assert str(e)
+        return
+    values = out.select_dtypes("number").to_numpy() if hasattr(out, "select_dtypes") else np.asarray(out)
+    assert np.all(np.isfinite(values)) and np.all(values >= 0)
