@@ -3,16 +3,19 @@
 Paths are anchored to this file, not to the working directory, because the
 book executes each notebook in its own folder. Every row of every catalog
 carries ``source`` and ``retrieved``; an empty cell means no public source was
-found, never zero. Book section: ``sec_hardware``.
+found, never zero. Loaded objects are shared by every caller, so they are
+read-only, and the table functions return copies. Book section: ``sec_hardware``.
 """
 
 from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
 import pandas as pd
 
@@ -36,7 +39,7 @@ MODELS_DIR = DATA_DIR / "models"
 MODELS_CSV = MODELS_DIR / "catalog.csv"
 
 #: dtype -> hardware.csv column with its dense peak
-PEAK_COLUMNS: dict[str, str] = {
+PEAK_COLUMNS: Mapping[str, str] = MappingProxyType({
     "fp64": "peak_fp64_flop_per_s",
     "fp32": "peak_fp32_flop_per_s",
     "tf32": "peak_tf32_flop_per_s",
@@ -46,7 +49,7 @@ PEAK_COLUMNS: dict[str, str] = {
     "int8": "peak_int8_op_per_s",
     "int4": "peak_int4_op_per_s",
     "fp4": "peak_fp4_flop_per_s",
-}
+})
 HARDWARE_CATEGORIES = (
     "datacenter-gpu", "tpu", "accelerator", "workstation-gpu", "laptop", "phone", "embedded", "cpu-server",
 )
@@ -67,13 +70,15 @@ class Hardware:
 
     Peaks are dense (never the 2:4-sparse figure), in FLOP/s (OP/s for
     integers). A missing value is ``nan`` and :meth:`peak_flops` refuses it.
+    ``peaks_flop_per_s`` is a read-only copy of the mapping given, so a device
+    loaded from the (cached) catalog is the same for every caller.
     """
 
     id: str
     name: str
     vendor: str
     category: str
-    peaks_flop_per_s: dict[str, float] = field(repr=False, hash=False)
+    peaks_flop_per_s: Mapping[str, float] = field(repr=False, hash=False)
     memory_bytes: float
     memory_bandwidth_bytes_per_s: float
     interconnect_bandwidth_bytes_per_s: float = math.nan
@@ -82,6 +87,22 @@ class Hardware:
     source: str = ""
     retrieved: str = ""
     notes: str = field(default="", repr=False, hash=False)
+
+    def __post_init__(self) -> None:
+        # Every missing figure becomes the one object math.nan: tuple and dict
+        # comparison match an object with itself, so two devices with the same
+        # figures compare (and hash) equal even where a figure is missing.
+        for f in fields(self):
+            if f.name != "peaks_flop_per_s":
+                object.__setattr__(self, f.name, _one_nan(getattr(self, f.name)))
+        peaks = {k: _one_nan(v) for k, v in dict(self.peaks_flop_per_s).items()}
+        object.__setattr__(self, "peaks_flop_per_s", MappingProxyType(peaks))
+
+    def __reduce__(self):
+        # A mappingproxy cannot be pickled: rebuild from a plain dict of the peaks.
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["peaks_flop_per_s"] = dict(self.peaks_flop_per_s)
+        return (_hardware_from_fields, (values,))
 
     def peak_flops(self, dtype: str) -> float:
         """Dense peak FLOP/s (OP/s for int8/int4) for ``dtype``.
@@ -107,9 +128,13 @@ class Hardware:
         """Capacity in GiB (2**30 bytes), for display only."""
         return self.memory_bytes / 2**30
 
-    def ridge_intensity(self, dtype: str = "bf16") -> float:
-        """FLOP per byte where compute and memory time are equal (peak/bandwidth)."""
-        return self.peak_flops(dtype) / self.memory_bandwidth_bytes_per_s
+
+def _one_nan(value):
+    return math.nan if isinstance(value, float) and math.isnan(value) else value
+
+
+def _hardware_from_fields(values: dict) -> Hardware:
+    return Hardware(**values)
 
 
 def _float(row: pd.Series, col: str, hw_id: str) -> float:
