@@ -1,19 +1,24 @@
 """The catalogs in ``data/``: model configs and hardware, loaded and validated once.
 
-Paths are anchored to this file, not to the working directory, because the
-book executes each notebook in its own folder. Every row of every catalog
-carries ``source`` and ``retrieved``; an empty cell means no public source was
-found, never zero. Loaded objects are shared by every caller, so they are
-read-only, and the table functions return copies. Book section: ``sec_hardware``.
+The files are package data: the repository's ``data/`` folder is installed as
+the package ``costmodel.data`` (see ``[tool.setuptools.package-dir]`` in
+pyproject.toml) and read through :func:`importlib.resources.files`, never
+relative to the working directory (the book executes each notebook in its own
+folder). Every row of every catalog carries ``source`` and ``retrieved``; an
+empty cell means no public source was found, never zero. Loaded objects are
+shared by every caller, so they are read-only, and the table functions return
+copies. Book section: ``sec_hardware``.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib.resources
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
 
@@ -33,7 +38,20 @@ __all__ = [
     "model_table",
 ]
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+def _data_root() -> Traversable:
+    """The installed package data; ``data/`` beside the package in a bare source tree."""
+    try:
+        return importlib.resources.files("costmodel.data")
+    except ModuleNotFoundError:
+        # Only a checkout put on sys.path without installing it (PYTHONPATH=repo)
+        # gets here: costmodel.data exists through the install's package-dir mapping.
+        return Path(__file__).resolve().parent.parent / "data"
+
+
+#: The catalog files (a ``pathlib.Path`` whenever the package is installed
+#: as files, which pip always does).
+DATA_DIR = _data_root()
 HARDWARE_CSV = DATA_DIR / "hardware.csv"
 MODELS_DIR = DATA_DIR / "models"
 MODELS_CSV = MODELS_DIR / "catalog.csv"
@@ -152,7 +170,8 @@ def _float(row: pd.Series, col: str, hw_id: str) -> float:
 
 @lru_cache(maxsize=None)
 def _hardware_frame() -> pd.DataFrame:
-    df = pd.read_csv(HARDWARE_CSV, dtype={"id": str, "source": str, "retrieved": str, "notes": str})
+    with HARDWARE_CSV.open("rb") as f:
+        df = pd.read_csv(f, dtype={"id": str, "source": str, "retrieved": str, "notes": str})
     for col in ("id", "source", "retrieved"):
         bad = df[df[col].isna() | (df[col].astype(str).str.strip() == "")]
         if len(bad):
@@ -223,7 +242,8 @@ def hardware_table() -> pd.DataFrame:
 def _model_frame() -> pd.DataFrame:
     # source/retrieved: where and when the config was read; the published count
     # names its own source in published_n_params_source.
-    df = pd.read_csv(MODELS_CSV, dtype=str)
+    with MODELS_CSV.open("rb") as f:
+        df = pd.read_csv(f, dtype=str)
     for col in ("id", "config_file", "source", "retrieved"):
         bad = df[df[col].isna()]
         if len(bad):
@@ -249,7 +269,8 @@ def load_model(model_id: str) -> Architecture:
     if model_id not in ids:
         raise _suggest(model_id, ids, "model id", "model_id", "list_models")
     row = df[df["id"] == model_id].iloc[0]
-    return Architecture.from_hf_config(MODELS_DIR / row["config_file"], name=model_id)
+    with importlib.resources.as_file(MODELS_DIR / row["config_file"]) as path:
+        return Architecture.from_hf_config(path, name=model_id)
 
 
 def model_table() -> pd.DataFrame:
