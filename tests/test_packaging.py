@@ -19,6 +19,7 @@ import subprocess
 import sys
 import sysconfig
 import zipfile
+from email.parser import Parser
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,18 @@ def test_wheel_carries_every_module(wheel):
     missing = [m for m in modules if m not in names]
     assert not missing, f"not in the wheel (list the package in pyproject.toml): {missing}"
     assert "costmodel/py.typed" in names
+
+
+def test_wheel_metadata_keeps_charting_optional(wheel):
+    with zipfile.ZipFile(wheel) as zf:
+        (meta,) = [n for n in zf.namelist() if n.endswith(".dist-info/METADATA")]
+        requires = Parser().parsestr(zf.read(meta).decode()).get_all("Requires-Dist") or []
+    core = {r.split(";")[0].strip() for r in requires if "extra ==" not in r}
+    core_names = {r.split("<")[0].split(">")[0].split("=")[0].split("[")[0].strip().lower() for r in core}
+    assert {"numpy", "sympy", "pandas"} <= core_names
+    assert not core_names & {"altair", "ipython", "pytest", "jupyter-book"}
+    viz = [r for r in requires if "extra == \"viz\"" in r.replace("'", '"')]
+    assert any(r.lower().startswith("altair") for r in viz) and any(r.lower().startswith("ipython") for r in viz)
 
 
 def test_installed_wheel_imports_from_its_own_folder(installed):
