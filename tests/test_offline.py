@@ -68,7 +68,8 @@ def test_render_chart_ids_are_unique():
 
 
 def test_enable_offline_renderer_registers_and_enables():
-    alt = pytest.importorskip("altair")
+    import altair as alt
+
     before = alt.renderers.active
     try:
         offline.enable_offline_renderer()
@@ -108,8 +109,6 @@ def test_old_names_still_resolve_from_offline():
 # --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def vendored(tmp_path_factory):
-    pytest.importorskip("vl_convert")
-    pytest.importorskip("mathjax")
     dest = tmp_path_factory.mktemp("vendor")
     assert sphinxext.vendor_assets(dest) == dest
     return dest
