@@ -1,18 +1,26 @@
 """The catalogs in ``data/``: model configs and hardware, loaded and validated once.
 
-Paths are anchored to this file, not to the working directory, because the
-book executes each notebook in its own folder. Every row of every catalog
-carries ``source`` and ``retrieved``; an empty cell means no public source was
-found, never zero. Book section: ``sec_hardware``.
+The files are package data: the repository's ``data/`` folder is installed as
+the package ``costmodel.data`` (see ``[tool.setuptools.package-dir]`` in
+pyproject.toml) and read through :func:`importlib.resources.files`, never
+relative to the working directory (the book executes each notebook in its own
+folder). Every row of every catalog carries ``source`` and ``retrieved``; an
+empty cell means no public source was found, never zero. Loaded objects are
+shared by every caller, so they are read-only, and the table functions return
+copies. Book section: ``sec_hardware``.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib.resources
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
+from importlib.resources.abc import Traversable
 from pathlib import Path
+from types import MappingProxyType
 
 import pandas as pd
 
@@ -30,13 +38,26 @@ __all__ = [
     "model_table",
 ]
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+def _data_root() -> Traversable:
+    """The installed package data; ``data/`` beside the package in a bare source tree."""
+    try:
+        return importlib.resources.files("costmodel.data")
+    except ModuleNotFoundError:
+        # Only a checkout put on sys.path without installing it (PYTHONPATH=repo)
+        # gets here: costmodel.data exists through the install's package-dir mapping.
+        return Path(__file__).resolve().parent.parent / "data"
+
+
+#: The catalog files (a ``pathlib.Path`` whenever the package is installed
+#: as files, which pip always does).
+DATA_DIR = _data_root()
 HARDWARE_CSV = DATA_DIR / "hardware.csv"
 MODELS_DIR = DATA_DIR / "models"
 MODELS_CSV = MODELS_DIR / "catalog.csv"
 
 #: dtype -> hardware.csv column with its dense peak
-PEAK_COLUMNS: dict[str, str] = {
+PEAK_COLUMNS: Mapping[str, str] = MappingProxyType({
     "fp64": "peak_fp64_flop_per_s",
     "fp32": "peak_fp32_flop_per_s",
     "tf32": "peak_tf32_flop_per_s",
@@ -46,7 +67,7 @@ PEAK_COLUMNS: dict[str, str] = {
     "int8": "peak_int8_op_per_s",
     "int4": "peak_int4_op_per_s",
     "fp4": "peak_fp4_flop_per_s",
-}
+})
 HARDWARE_CATEGORIES = (
     "datacenter-gpu", "tpu", "accelerator", "workstation-gpu", "laptop", "phone", "embedded", "cpu-server",
 )
@@ -67,13 +88,15 @@ class Hardware:
 
     Peaks are dense (never the 2:4-sparse figure), in FLOP/s (OP/s for
     integers). A missing value is ``nan`` and :meth:`peak_flops` refuses it.
+    ``peaks_flop_per_s`` is a read-only copy of the mapping given, so a device
+    loaded from the (cached) catalog is the same for every caller.
     """
 
     id: str
     name: str
     vendor: str
     category: str
-    peaks_flop_per_s: dict[str, float] = field(repr=False, hash=False)
+    peaks_flop_per_s: Mapping[str, float] = field(repr=False, hash=False)
     memory_bytes: float
     memory_bandwidth_bytes_per_s: float
     interconnect_bandwidth_bytes_per_s: float = math.nan
@@ -85,6 +108,57 @@ class Hardware:
     #: columns of this row whose value is derived by arithmetic or comes only
     #: from a secondary source (the row's notes say which and why)
     derived_columns: tuple[str, ...] = field(default=(), repr=False)
+
+    def __post_init__(self) -> None:
+        # Every missing figure becomes the one object math.nan: tuple and dict
+        # comparison match an object with itself, so two devices with the same
+        # figures compare (and hash) equal even where a figure is missing.
+        for f in fields(self):
+            if f.name != "peaks_flop_per_s":
+                object.__setattr__(self, f.name, _one_nan(getattr(self, f.name)))
+        if not isinstance(self.peaks_flop_per_s, Mapping):
+            raise ValueError(f"hardware {self.id!r}: peaks_flop_per_s={self.peaks_flop_per_s!r} must be a mapping "
+                             "from dtype to FLOP/s")
+        peaks = {k: _one_nan(v) for k, v in dict(self.peaks_flop_per_s).items()}
+        object.__setattr__(self, "peaks_flop_per_s", MappingProxyType(peaks))
+        self._validate()
+
+    def _validate(self) -> None:
+        where = f"hardware {self.id!r}"
+        for name in ("id", "name", "vendor", "category", "interconnect", "source", "retrieved", "notes"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"{where}: field {name}={getattr(self, name)!r} must be a string")
+        if not self.id.strip():
+            raise ValueError("hardware: field id='' must not be empty")
+        if self.category not in HARDWARE_CATEGORIES:
+            raise ValueError(f"{where}: category={self.category!r} is not one of {HARDWARE_CATEGORIES}")
+
+        def rate(name, v, required=False):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ValueError(f"{where}: {name}={v!r} must be a number (nan where no source gives it)")
+            if math.isnan(v):
+                if required:
+                    raise ValueError(f"{where}: {name} is required and must be a positive number")
+                return
+            if not (math.isfinite(v) and v > 0):
+                raise ValueError(f"{where}: {name}={v!r} must be positive and finite (nan where unknown)")
+
+        for k, v in self.peaks_flop_per_s.items():
+            if k not in PEAK_COLUMNS:
+                raise ValueError(f"{where}: peaks_flop_per_s has dtype {k!r}; known: {sorted(PEAK_COLUMNS)}")
+            rate(f"peaks_flop_per_s[{k!r}]", v)
+        rate("memory_bytes", self.memory_bytes)
+        rate("memory_bandwidth_bytes_per_s", self.memory_bandwidth_bytes_per_s, required=True)
+        rate("interconnect_bandwidth_bytes_per_s", self.interconnect_bandwidth_bytes_per_s)
+        rate("tdp_w", self.tdp_w)
+        if not isinstance(self.derived_columns, tuple) or not all(isinstance(c, str) for c in self.derived_columns):
+            raise ValueError(f"{where}: derived_columns={self.derived_columns!r} must be a tuple of column names")
+
+    def __reduce__(self):
+        # A mappingproxy cannot be pickled: rebuild from a plain dict of the peaks.
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["peaks_flop_per_s"] = dict(self.peaks_flop_per_s)
+        return (_hardware_from_fields, (values,))
 
     def peak_flops(self, dtype: str) -> float:
         """Dense peak FLOP/s (OP/s for int8/int4) for ``dtype``.
@@ -110,9 +184,13 @@ class Hardware:
         """Capacity in GiB (2**30 bytes), for display only."""
         return self.memory_bytes / 2**30
 
-    def ridge_intensity(self, dtype: str = "bf16") -> float:
-        """FLOP per byte where compute and memory time are equal (peak/bandwidth)."""
-        return self.peak_flops(dtype) / self.memory_bandwidth_bytes_per_s
+
+def _one_nan(value):
+    return math.nan if isinstance(value, float) and math.isnan(value) else value
+
+
+def _hardware_from_fields(values: dict) -> Hardware:
+    return Hardware(**values)
 
 
 def _float(row: pd.Series, col: str, hw_id: str) -> float:
@@ -139,8 +217,9 @@ def _derived_columns(row: pd.Series, hw_id: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=None)
 def _hardware_frame() -> pd.DataFrame:
-    df = pd.read_csv(HARDWARE_CSV, dtype={"id": str, "source": str, "retrieved": str, "notes": str,
-                                          "derived_columns": str})
+    with HARDWARE_CSV.open("rb") as f:
+        df = pd.read_csv(f, dtype={"id": str, "source": str, "retrieved": str, "notes": str,
+                                   "derived_columns": str})
     for col in ("id", "source", "retrieved"):
         bad = df[df[col].isna() | (df[col].astype(str).str.strip() == "")]
         if len(bad):
@@ -212,7 +291,8 @@ def hardware_table() -> pd.DataFrame:
 def _model_frame() -> pd.DataFrame:
     # source/retrieved: where and when the config was read; the published count
     # names its own source in published_n_params_source.
-    df = pd.read_csv(MODELS_CSV, dtype=str)
+    with MODELS_CSV.open("rb") as f:
+        df = pd.read_csv(f, dtype=str)
     for col in ("id", "config_file", "source", "retrieved"):
         bad = df[df[col].isna()]
         if len(bad):
@@ -238,7 +318,8 @@ def load_model(model_id: str) -> Architecture:
     if model_id not in ids:
         raise _suggest(model_id, ids, "model id", "model_id", "list_models")
     row = df[df["id"] == model_id].iloc[0]
-    return Architecture.from_hf_config(MODELS_DIR / row["config_file"], name=model_id)
+    with importlib.resources.as_file(MODELS_DIR / row["config_file"]) as path:
+        return Architecture.from_hf_config(path, name=model_id)
 
 
 def model_table() -> pd.DataFrame:

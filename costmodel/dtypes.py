@@ -1,15 +1,19 @@
 """Numeric formats: their storage size and the names they go by.
 
 Storage sizes are exact (int4 = 0.5 byte, not ``4 // 8 == 0``). ``tf32`` is a
-compute mode of fp32 tensor cores: it is stored in 4 bytes.
+compute mode of fp32 tensor cores: it is stored in 4 bytes. Both tables are
+read-only: every caller in the process shares them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 __all__ = ["DTYPES", "canonical_dtype", "bytes_per_element"]
 
-#: canonical name -> bytes per element
-DTYPES: dict[str, float] = {
+#: canonical name -> bytes per element (read-only)
+DTYPES: Mapping[str, float] = MappingProxyType({
     "fp64": 8.0,
     "fp32": 4.0,
     "tf32": 4.0,
@@ -19,9 +23,9 @@ DTYPES: dict[str, float] = {
     "int8": 1.0,
     "fp4": 0.5,
     "int4": 0.5,
-}
+})
 
-_ALIASES = {
+_ALIASES: Mapping[str, str] = MappingProxyType({
     "float64": "fp64",
     "double": "fp64",
     "float32": "fp32",
@@ -40,7 +44,7 @@ _ALIASES = {
     "uint8": "int8",
     "mxfp4": "fp4",
     "nvfp4": "fp4",
-}
+})
 
 
 def canonical_dtype(dtype: str, field: str = "dtype") -> str:

@@ -1,10 +1,10 @@
 """Static checks on the book sources and configuration (no build needed).
 
 - Chapters define no functions or classes: formulas live in the ``costmodel``
-  package (STYLE.md item 1). Code inside an exercise solution
+  package (CONTRIBUTING.md, conventions). Code inside an exercise solution
   (between ``{solution-start}`` and ``{solution-end}``) is exempt.
 - No ``_static/`` folder at the repository root: jupyter-book 1.x would add
-  every ``*.js``/``*.css`` under it to every page (BOOK_BUILD.md, "Pitfalls").
+  every ``*.js``/``*.css`` under it to every page (CONTRIBUTING.md, offline build).
 - ``_config.yml`` makes a failing cell fail the build
   (``sphinx.config.nb_execution_raise_on_error: true``).
 - Every chapter under ``book/`` is listed in ``_toc.yml``
@@ -126,7 +126,7 @@ def test_chapter_defines_no_functions(chapter):
 def test_no_static_folder_at_root():
     assert not (ROOT / "_static").exists(), (
         "_static/ exists at the repository root: jupyter-book 1.x adds every .js/.css under it to "
-        "every page. Vendored assets belong in _vendor/ (written by costmodel.offline at build time)."
+        "every page. Vendored assets belong in _vendor/ (written by costmodel.sphinxext at build time)."
     )
 
 
@@ -146,8 +146,8 @@ def test_config_fails_build_on_cell_error():
 
 def test_config_loads_offline_extension():
     extensions = ((_config().get("sphinx") or {}).get("extra_extensions")) or []
-    assert "costmodel.offline" in extensions, (
-        "_config.yml must list costmodel.offline under sphinx: extra_extensions "
+    assert "costmodel.sphinxext" in extensions, (
+        "_config.yml must list costmodel.sphinxext under sphinx: extra_extensions "
         "(it vendors Vega and MathJax so the book loads nothing from the network)"
     )
 

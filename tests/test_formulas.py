@@ -83,7 +83,7 @@ def test_numeric_equals_symbolic(expr):
 
 
 def test_numeric_broadcasts_and_casts_to_float64():
-    # int64 would overflow: 6 x 70e9 x 15e12 = 6.3e24 (STYLE.md item 3)
+    # int64 would overflow: 6 x 70e9 x 15e12 = 6.3e24 (CONTRIBUTING.md, conventions)
     fn = F.numeric(F.WEIGHT_BYTES)
     out = fn(N=np.array([70_000_000_000, 7_000_000_000], dtype=np.int64), b_w=np.int64(15_000_000_000_000), b_sc=0, G=1)
     assert out.dtype == np.float64 and out[0] == pytest.approx(70e9 * 15e12)
