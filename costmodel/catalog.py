@@ -90,6 +90,7 @@ class Hardware:
     integers). A missing value is ``nan`` and :meth:`peak_flops` refuses it.
     ``peaks_flop_per_s`` is a read-only copy of the mapping given, so a device
     loaded from the (cached) catalog is the same for every caller.
+    Defined in :ref:`sec_hardware`.
     """
 
     id: str
@@ -261,7 +262,7 @@ def _hardware_by_id() -> dict[str, Hardware]:
 
 
 def list_hardware() -> list[str]:
-    """Ids of every device in the hardware catalog."""
+    """Ids of every device in the hardware catalog. Defined in :ref:`sec_hardware`."""
     return list(_hardware_by_id())
 
 
@@ -269,6 +270,7 @@ def load_hardware(hardware_id: str) -> Hardware:
     """The device ``hardware_id`` of ``data/hardware.csv`` (e.g. ``"h100-sxm"``).
 
     An unknown id raises ``ValueError`` suggesting the closest ids.
+    Defined in :ref:`sec_hardware`.
     """
     table = _hardware_by_id()
     if not isinstance(hardware_id, str) or hardware_id not in table:
@@ -280,7 +282,7 @@ def load_hardware(hardware_id: str) -> Hardware:
 
 
 def hardware_table() -> pd.DataFrame:
-    """The hardware catalog as a DataFrame (SI units, one row per device)."""
+    """The hardware catalog as a DataFrame (SI units, one row per device). Defined in :ref:`sec_hardware`."""
     return _hardware_frame().copy()
 
 
@@ -302,7 +304,7 @@ def _model_frame() -> pd.DataFrame:
 
 
 def list_models() -> list[str]:
-    """Ids of every model in ``data/models/catalog.csv``."""
+    """Ids of every model in ``data/models/catalog.csv``. Defined in :ref:`sec_notation`."""
     return _model_frame()["id"].tolist()
 
 
@@ -312,6 +314,7 @@ def load_model(model_id: str) -> Architecture:
 
     An unknown id raises ``ValueError`` suggesting the closest ids. For any
     other model use ``Architecture.from_hf_config(path_or_dict)``.
+    Defined in :ref:`sec_notation`.
     """
     df = _model_frame()
     ids = df["id"].tolist()
@@ -323,7 +326,7 @@ def load_model(model_id: str) -> Architecture:
 
 
 def model_table() -> pd.DataFrame:
-    """Every catalog model: derived shapes and counts next to the published count."""
+    """Every catalog model: derived shapes and counts next to the published count. Defined in :ref:`sec_notation`."""
     df = _model_frame()
     rows = []
     for _, r in df.iterrows():

@@ -51,6 +51,7 @@ def canonical_dtype(dtype: str, field: str = "dtype") -> str:
     """The canonical name of a numeric format (``"bfloat16"`` -> ``"bf16"``).
 
     Raises ``ValueError`` naming ``field`` and the value for an unknown name.
+    Defined in :ref:`sec_memory`.
     """
     if not isinstance(dtype, str):
         raise ValueError(f"{field}={dtype!r}: expected a dtype name such as 'bf16', got {type(dtype).__name__}")
@@ -63,5 +64,5 @@ def canonical_dtype(dtype: str, field: str = "dtype") -> str:
 
 
 def bytes_per_element(dtype: str, field: str = "dtype") -> float:
-    """Bytes one element of ``dtype`` occupies in memory."""
+    """Bytes one element of ``dtype`` occupies in memory. Defined in :ref:`sec_memory`."""
     return DTYPES[canonical_dtype(dtype, field)]

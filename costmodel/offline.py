@@ -57,6 +57,7 @@ def render_chart(spec: dict, **embed_options: Any) -> dict[str, str]:
     calls ``vegaEmbed`` from the locally vendored bundle, with ``actions: false``
     and the SVG renderer. Extra keyword arguments are merged into the vega-embed
     options (e.g. ``renderer="canvas"``).
+    Defined in :ref:`sec_notation`.
     """
     div_id = f"{CHART_CLASS}-{uuid.uuid4().hex[:12]}"
     options = {"actions": False, "renderer": "svg"}
@@ -113,6 +114,7 @@ def enable_offline_renderer(**embed_options: Any) -> None:
 
     Call this in a hidden first cell of every chapter that draws charts.
     Keyword arguments are passed to vega-embed as options.
+    Defined in :ref:`sec_notation`.
     """
     import altair as alt
 

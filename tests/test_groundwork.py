@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime
 import json
+import math
 import os
 
 import numpy as np
@@ -270,3 +271,34 @@ def test_config_files_that_are_not_configs(tmp_path):
     big.write_bytes(b" " * (5 * 2**20))
     with pytest.raises(ValueError, match="big.json' is .* bytes, more than a config"):
         cm.Architecture.from_hf_config(big)
+
+
+# ----------------------------------------------------------------------
+# Hardware validates itself as Architecture does
+# ----------------------------------------------------------------------
+def _device(**changes):
+    base = dict(id="x", name="X", vendor="V", category="datacenter-gpu", peaks_flop_per_s={"bf16": 1e15},
+                memory_bytes=80e9, memory_bandwidth_bytes_per_s=3e12)
+    base.update(changes)
+    return cm.Hardware(**base)
+
+
+@pytest.mark.parametrize("changes, pattern", [
+    ({"memory_bandwidth_bytes_per_s": 0.0}, r"memory_bandwidth_bytes_per_s=0.0 must be positive"),
+    ({"memory_bandwidth_bytes_per_s": float("nan")}, r"memory_bandwidth_bytes_per_s is required"),
+    ({"memory_bytes": -1.0}, r"memory_bytes=-1.0 must be positive"),
+    ({"peaks_flop_per_s": {"bf16": float("inf")}}, r"peaks_flop_per_s\['bf16'\]=inf must be positive"),
+    ({"peaks_flop_per_s": {"bf17": 1e15}}, r"dtype 'bf17'; known"),
+    ({"peaks_flop_per_s": {"bf16": True}}, r"peaks_flop_per_s\['bf16'\]=True must be a number"),
+    ({"category": "toaster"}, r"category='toaster' is not one of"),
+    ({"tdp_w": "700"}, r"tdp_w='700' must be a number"),
+])
+def test_hardware_constructor_validates(changes, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        _device(**changes)
+
+
+def test_a_valid_device_computes():
+    # 1e15 FLOP/s over 3e12 B/s: a ridge of 333.3 FLOP/byte
+    assert cm.ridge_intensity(_device(), "bf16") == pytest.approx(1e15 / 3e12)
+    assert math.isnan(_device(memory_bytes=float("nan")).memory_bytes)
