@@ -436,23 +436,23 @@ def memory_fit_table(models: Iterable[ArchLike] | ArchLike | None = None,
 
 def devices_needed(nbytes: ArrayLike, hardware: HardwareLike):
     """How many devices of ``hardware`` hold ``nbytes`` bytes when split
-    evenly: ceil(bytes / capacity). Only a capacity count: sharding that
+    evenly: ceil(bytes / capacity), an int (an int64 array for array input). Only a capacity count: sharding that
     needs no replication (ZeRO-3, tensor parallelism) is assumed. Defined in
     :ref:`sec_memory`."""
     hw = V.as_hardware(hardware)
     if not math.isfinite(hw.memory_bytes):
         raise ValueError(f"hardware {hw.id!r} has no published memory_bytes")
-    out = np.ceil(V.size("nbytes", nbytes, maximum=1e30) / hw.memory_bytes)
-    return float(out) if out.ndim == 0 else out
+    out = np.ceil(V.size("nbytes", nbytes, maximum=1e30) / hw.memory_bytes).astype(np.int64)
+    return int(out) if out.ndim == 0 else out
 
 
 def kv_tokens_that_fit(arch: ArchLike, hardware: HardwareLike, weight_dtype: str = "bf16",
-                       kv_dtype: str = "bf16") -> float:
+                       kv_dtype: str = "bf16") -> int:
     """Tokens of KV cache (over all sequences) that fit beside the weights
     on one device, within every sliding window: floor(free / (L e_kv b_kv)),
-    0 when the weights alone do not fit. Defined in :ref:`sec_memory`."""
+    0 when the weights alone do not fit; an int. Defined in :ref:`sec_memory`."""
     arch, hw = V.as_arch(arch), V.as_hardware(hardware)
     if not math.isfinite(hw.memory_bytes):
         raise ValueError(f"hardware {hw.id!r} has no published memory_bytes")
     free = hw.memory_bytes - _weights(arch, bytes_per_element(V.dtype("weight_dtype", weight_dtype)))
-    return float(max(free, 0.0) // kv_cache_bytes_per_token(arch, kv_dtype))
+    return int(max(free, 0.0) // kv_cache_bytes_per_token(arch, kv_dtype))

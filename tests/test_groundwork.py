@@ -302,3 +302,10 @@ def test_a_valid_device_computes():
     # 1e15 FLOP/s over 3e12 B/s: a ridge of 333.3 FLOP/byte
     assert cm.ridge_intensity(_device(), "bf16") == pytest.approx(1e15 / 3e12)
     assert math.isnan(_device(memory_bytes=float("nan")).memory_bytes)
+
+
+def test_counts_come_back_as_integers():
+    assert isinstance(cm.devices_needed(1e12, "h100-sxm"), int)
+    assert cm.devices_needed(np.array([1e9, 2e11]), "h100-sxm").tolist() == [1, 3]  # 200 GB / 80 GB -> 3
+    assert isinstance(cm.kv_tokens_that_fit("llama-3-8b", "h100-sxm"), int)
+    assert isinstance(cm.load_model("llama-2-7b").n_params, int)
