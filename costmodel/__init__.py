@@ -20,6 +20,7 @@ from .catalog import (
     model_table,
 )
 from .dtypes import DTYPES, bytes_per_element
+from ._validate import ArchLike, ArrayLike, HardwareLike
 from .binding import evaluate, substitute
 from .quantities import (
     activation_bytes,
@@ -45,6 +46,9 @@ from .symbols import latex, notation_table
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArchLike",
+    "HardwareLike",
+    "ArrayLike",
     "Architecture",
     "SUPPORTED_FAMILIES",
     "Hardware",

@@ -24,7 +24,7 @@ def _public():
         m = importlib.import_module(mod)
         for name in m.__all__:
             obj = getattr(m, name)
-            if callable(obj):
+            if callable(obj) and not name.endswith("Like"):
                 yield f"{mod}.{name}", obj
 
 

@@ -1,6 +1,5 @@
 """The catalogs in data/: required rows, provenance on every row, datasheet values."""
 
-import math
 
 import pandas as pd
 import pytest
@@ -56,9 +55,9 @@ def test_datasheet_values(hw_id, dtype, peak, mem_bytes, bw):
     assert hw.memory_bandwidth_bytes_per_s == pytest.approx(bw)
 
 
-def test_hardware_is_hashable_and_frozen():
+def test_hardware_is_frozen():
+    # hashing and equality by value: tests/test_frozen.py
     hw = cm.load_hardware("h100-sxm")
-    assert hash(hw) == hash(cm.load_hardware("h100-sxm"))
     with pytest.raises(AttributeError):
         hw.memory_bytes = 1
 
@@ -110,5 +109,4 @@ def test_model_table_published_vs_derived():
     rel = (exact["n_params"] - exact["published_n_params"].astype(float)).abs() / exact["published_n_params"].astype(float)
     # published figures are exact or rounded: none is more than 10 % from the derived count
     # (phi-1.5's "1.3 billion" is the farthest: the card rounds 1.418B down)
-    assert rel.max() < 0.1
-    assert not math.isnan(rel.max())
+    assert len(exact) >= 20 and rel.max() < 0.1
