@@ -22,6 +22,17 @@ from .catalog import (
 from .dtypes import DTYPES, bytes_per_element
 from ._validate import ArchLike, ArrayLike, HardwareLike
 from .binding import evaluate, substitute
+from .inference import (
+    EfficiencyProfile,
+    StepResult,
+    decode,
+    memory_per_device,
+    min_devices,
+    prefill,
+    serving_point,
+    serving_throughput,
+    weight_bytes_stored,
+)
 from .quantities import (
     activation_bytes,
     arithmetic_intensity,
@@ -79,6 +90,15 @@ __all__ = [
     "matmul_table",
     "evaluate",
     "substitute",
+    "prefill",
+    "decode",
+    "serving_throughput",
+    "serving_point",
+    "min_devices",
+    "memory_per_device",
+    "weight_bytes_stored",
+    "EfficiencyProfile",
+    "StepResult",
     "latex",
     "notation_table",
 ]

@@ -67,6 +67,9 @@ __all__ = [
     "ARITHMETIC_INTENSITY",
     "RIDGE_INTENSITY",
     "MATMUL_INTENSITY",
+    "ALLREDUCE_TIME",
+    "ALLTOALL_TIME",
+    "MLA_ABSORBED_ATTENTION_WIDTH",
     "numeric",
 ]
 
@@ -346,6 +349,23 @@ ATTAINABLE_FLOP_PER_S = sp.Min(S.pi * S.eta_c, S.beta_mem * S.eta_m * S.I)
 #: Intensity of a (B x D) @ (D x F) matmul in b_w-byte elements: 2BDF FLOP
 #: over reading both operands and writing the result.
 MATMUL_INTENSITY = (2 * S.B * d * f) / (S.b_w * (S.B * d + d * f + S.B * f))
+
+# --------------------------------------------------------------------------
+# Inference step model (sec_inference)
+# --------------------------------------------------------------------------
+
+#: Ring all-reduce of M bytes over n_tp devices: each device sends and
+#: receives 2 (n - 1) / n of the data in 2 (n - 1) steps (Thakur, Rabenseifner
+#: and Gropp 2005; Patarasuk and Yuan 2009).
+ALLREDUCE_TIME = 2 * (S.n_tp - 1) / S.n_tp * S.M_op / S.beta_link + 2 * (S.n_tp - 1) * S.alpha_link
+#: All-to-all of M bytes per device over n_ep devices (expert dispatch or
+#: combine): each device keeps 1/n of its data and sends the rest.
+ALLTOALL_TIME = (S.n_ep - 1) / S.n_ep * S.M_op / S.beta_link + (S.n_ep - 1) * S.alpha_link
+#: Attention width of an MLA block in the absorbed form deployed for decode:
+#: each head scores the cached latent and rotary key (r_kv + d_rope) and sums
+#: latent values (r_kv) per position, so 4 w FLOP per position is
+#: 2 H (2 r_kv + d_rope) (DeepSeek-AI 2024, the absorbed W^UK and W^UV).
+MLA_ABSORBED_ATTENTION_WIDTH = n_h * (2 * S.r_kv + S.d_rope) / 2
 
 # --------------------------------------------------------------------------
 # Numeric evaluation

@@ -31,7 +31,7 @@ import sympy as sp
 __all__ = ["Sym", "SYMBOLS", "S", "GROUPS", "latex", "notation_table"]
 
 #: Symbol groups, in the order the notation chapter lists them.
-GROUPS: tuple[str, ...] = ("architecture", "derived", "counts", "workload", "precision", "hardware")
+GROUPS: tuple[str, ...] = ("architecture", "derived", "counts", "workload", "precision", "hardware", "inference")
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,11 @@ _TABLE: tuple[Sym, ...] = (
     Sym("F_op", r"F_{op}", "work of an operation", "FLOP", "", "hardware"),
     Sym("M_op", r"M_{op}", "bytes an operation moves to or from memory", "byte", "", "hardware"),
     Sym("I", "I", "arithmetic intensity of an operation", "FLOP/byte", "", "hardware"),
+    # inference step model (sec_inference)
+    Sym("n_tp", "n_{tp}", "tensor-parallel degree: devices one layer is split over", "1", "", "inference"),
+    Sym("n_ep", "n_{ep}", "expert-parallel degree: devices the routed experts are split over", "1", "", "inference"),
+    Sym("beta_link", r"\beta_{link}", "interconnect bandwidth of one device, per direction", "byte/s", "", "inference"),
+    Sym("alpha_link", r"\alpha_{link}", "latency of one message on the interconnect", "s", "", "inference"),
 )
 
 #: name -> :class:`Sym`, read-only.

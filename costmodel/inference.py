@@ -1,0 +1,739 @@
+"""The inference step model: prefill, decode and serving on one or many devices.
+
+One step (a prefill pass or a decode step of a batch) is split into
+components, each with its FLOPs and the bytes it moves per device:
+
+* ``matmul``: the dense weight matrices (attention projections, dense MLPs,
+  shared experts, router, LM head), their weights read once per step in the
+  checkpoint's format (:mod:`costmodel.formats`), the embedding rows looked
+  up, and the activations each matmul reads and writes;
+* ``experts``: the routed experts of MoE blocks, of which a step reads only
+  the distinct ones its tokens touch;
+* ``attention``: scores and weighted values over the KV cache (MLA in its
+  absorbed form for decode), the cache read and the new entries written;
+* ``communication``: tensor-parallel all-reduces (two per block),
+  expert-parallel all-to-alls and pipeline hand-offs over the interconnect.
+
+Every latency comes in two figures. The **ideal bound** puts the whole step
+at 100 % of peak compute and bandwidth with no overhead:
+max(sum F / pi, sum M / beta, communication), which no measurement can beat.
+The **expected** value rooflines each component at the achieved fractions
+of peak of an :class:`EfficiencyProfile` and sums them, plus a fixed
+overhead per step: at a large batch the weight matmuls are compute-bound
+while attention over the cache stays memory-bound, and only the sum sees
+both. Efficiency profiles are fitted to published measurements
+(:mod:`costmodel.calibrate`, ``data/efficiency.csv``).
+
+All numeric arguments broadcast as numpy arrays. Defined in
+:ref:`sec_inference`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import _validate as V
+from . import formulas as F
+from .architecture import Architecture
+from .catalog import Hardware
+from .dtypes import bytes_per_element
+from .formats import WeightFormat, weight_format
+from ._validate import ArchLike, ArrayLike, HardwareLike
+
+__all__ = [
+    "EfficiencyProfile",
+    "IDEAL",
+    "StepResult",
+    "Layout",
+    "DEFAULT_MEMORY_FRACTION",
+    "prefill",
+    "decode",
+    "serving_throughput",
+    "serving_point",
+    "min_devices",
+    "memory_per_device",
+    "weight_bytes_stored",
+]
+
+#: Fraction of device memory a serving engine uses for weights, KV cache and
+#: activations by default: vLLM's ``gpu_memory_utilization`` default of 0.9
+#: (vLLM engine arguments documentation); the rest is left to the runtime.
+DEFAULT_MEMORY_FRACTION = 0.9
+#: Tokens of one prefill chunk in continuous batching, which sizes the
+#: activation workspace: TensorRT-LLM's default ``max_num_tokens`` of 8192.
+DEFAULT_PREFILL_CHUNK_TOKENS = 8192
+
+
+# ----------------------------------------------------------------------
+# Efficiency profiles
+# ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class EfficiencyProfile:
+    """Achieved fractions of peak compute (``eta_compute``) and bandwidth
+    (``eta_memory``, also applied to the interconnect), a fixed overhead per
+    block and step (``layer_overhead_s``: kernel launches, synchronisation,
+    small-matrix inefficiency) and a latency per message of a collective
+    (``link_latency_s``, alpha of the ring formulas). :data:`IDEAL` is 1, 1,
+    0, 0: the ideal bound. Defined in :ref:`sec_inference`."""
+
+    name: str
+    eta_compute: float
+    eta_memory: float
+    layer_overhead_s: float = 0.0
+    link_latency_s: float = 0.0
+    source: str = ""
+
+    def __post_init__(self):
+        for k in ("eta_compute", "eta_memory"):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
+                raise ValueError(f"efficiency profile {self.name!r}: {k}={v!r} must be in (0, 1]")
+        for k in ("layer_overhead_s", "link_latency_s"):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v >= 0 and math.isfinite(v)):
+                raise ValueError(f"efficiency profile {self.name!r}: {k}={v!r} must be a nonnegative number")
+
+
+#: 100 % of peak, no overhead: the ideal bound.
+IDEAL = EfficiencyProfile("ideal", 1.0, 1.0, 0.0, 0.0, "definition: the roofline bound")
+
+
+def _profile(efficiency, hw: Hardware) -> EfficiencyProfile:
+    if isinstance(efficiency, EfficiencyProfile):
+        return efficiency
+    from .calibrate import efficiency_profile  # the fitted profiles live one layer up in data
+
+    if efficiency is None or isinstance(efficiency, str):
+        return efficiency_profile(efficiency, hw)
+    raise ValueError(f"efficiency={efficiency!r} must be an EfficiencyProfile, an engine name or None")
+
+
+# ----------------------------------------------------------------------
+# Layout over devices
+# ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Layout:
+    """How a model is split over ``n_devices``: tensor parallel (``tensor``,
+    heads and matrix columns split), pipeline parallel (``pipeline``, blocks
+    split into stages) and expert parallel (``expert``, routed experts
+    split). Their product is the number of devices. Defined in
+    :ref:`sec_inference`."""
+
+    tensor: int = 1
+    pipeline: int = 1
+    expert: int = 1
+
+    @property
+    def n_devices(self) -> int:
+        return self.tensor * self.pipeline * self.expert
+
+
+def _layout(arch: Architecture, n_devices, tensor_parallel, pipeline_parallel, expert_parallel) -> Layout:
+    n = int(V.size("n_devices", n_devices, minimum=1, integer=True, maximum=1e6))
+    pp = int(V.size("pipeline_parallel", pipeline_parallel, minimum=1, integer=True, maximum=1e6))
+    ep = int(V.size("expert_parallel", expert_parallel, minimum=1, integer=True, maximum=1e6))
+    if tensor_parallel is None:
+        if n % (pp * ep):
+            raise ValueError(f"n_devices={n} is not a multiple of pipeline_parallel={pp} x expert_parallel={ep}")
+        tp = n // (pp * ep)
+    else:
+        tp = int(V.size("tensor_parallel", tensor_parallel, minimum=1, integer=True, maximum=1e6))
+    if tp * pp * ep != n:
+        raise ValueError(f"tensor_parallel={tp} x pipeline_parallel={pp} x expert_parallel={ep} = {tp * pp * ep} "
+                         f"must equal n_devices={n}")
+    if arch.n_heads % tp:
+        raise ValueError(f"{arch.name}: num_attention_heads={arch.n_heads} does not divide by tensor_parallel={tp}")
+    if not arch.is_mla and arch.n_kv_heads > tp and arch.n_kv_heads % tp:
+        raise ValueError(f"{arch.name}: num_key_value_heads={arch.n_kv_heads} does not divide by tensor_parallel={tp}")
+    if arch.n_layers % pp:
+        raise ValueError(f"{arch.name}: num_hidden_layers={arch.n_layers} does not divide by pipeline_parallel={pp}")
+    if ep > 1 and (not arch.is_moe or arch.n_experts % ep):
+        raise ValueError(f"{arch.name}: experts={arch.n_experts} do not divide by expert_parallel={ep}")
+    return Layout(tp, pp, ep)
+
+
+# ----------------------------------------------------------------------
+# Weights in a checkpoint format
+# ----------------------------------------------------------------------
+def _record_groups(arch: Architecture):
+    attention = F.MLA if arch.is_mla else F.ATTENTION
+    return (("dense", attention, arch.n_layers), ("dense", F.MLP, arch.n_layers - arch.n_moe_layers),
+            ("moe", F.MOE, arch.n_moe_layers))
+
+
+@dataclass(frozen=True)
+class _Weights:
+    """Parameters and bytes of each kind of tensor in a checkpoint format,
+    whole model (not per device)."""
+
+    dense_matmul_bytes: float  # attention, dense MLPs, shared experts, router: read whole every step
+    per_expert_params: float  # one routed expert in one MoE block
+    per_expert_bytes: float
+    n_experts_total: float  # routed experts over all MoE blocks
+    embedding_row_bytes: float  # one row of the token embedding table
+    embedding_bytes: float
+    lm_head_bytes: float  # the output projection as read for logits (the tied table when tied)
+    lm_head_stored_bytes: float  # 0 when tied
+    other_bytes: float  # norms, biases, MLA norms
+    act_elems_dense: float  # sum of (d_in + d_out) over the dense matmuls one token uses
+    act_elems_expert: float  # the same for one use of one routed expert, over all MoE blocks
+
+    @property
+    def total_bytes(self) -> float:
+        return (self.dense_matmul_bytes + self.per_expert_bytes * self.n_experts_total + self.embedding_bytes
+                + self.lm_head_stored_bytes + self.other_bytes)
+
+
+@lru_cache(maxsize=256)
+def _weights(arch: Architecture, fmt: WeightFormat) -> _Weights:
+    dense_bytes = act_dense = matrix_params = 0.0
+    per_expert_params = per_expert_bytes = act_expert = 0.0
+    for kind, records, n_blocks in _record_groups(arch):
+        if not n_blocks:
+            continue
+        for r in records:
+            bits = fmt.matmul_bits_by_record.get(r.name, fmt.matmul_bits)
+            weights = arch.evaluate(r.weights)
+            matrix_params += n_blocks * weights
+            if kind == "moe" and r.name.startswith("expert_"):
+                one = weights / arch.n_experts  # one expert's share of this record in one block
+                per_expert_params += one
+                per_expert_bytes += one * bits / 8
+                act_expert += n_blocks * arch.evaluate((r.d_in + r.d_out) * r.copies) / arch.n_experts
+            else:
+                dense_bytes += n_blocks * weights * bits / 8
+                act_dense += n_blocks * arch.evaluate((r.d_in + r.d_out) * r.copies)
+    lm_params = arch.vocab_size * arch.d_model
+    untied_lm = 0 if arch.tied_embeddings else lm_params
+    other_params = arch.n_params - arch.n_embedding_params - untied_lm - matrix_params
+    return _Weights(
+        dense_matmul_bytes=dense_bytes, per_expert_params=per_expert_params, per_expert_bytes=per_expert_bytes,
+        n_experts_total=float(arch.n_experts * arch.n_moe_layers),
+        embedding_row_bytes=arch.d_model * fmt.embedding_bits / 8,
+        embedding_bytes=arch.n_embedding_params * fmt.embedding_bits / 8,
+        lm_head_bytes=lm_params * (fmt.embedding_bits if arch.tied_embeddings else fmt.lm_head_bits) / 8,
+        lm_head_stored_bytes=untied_lm * fmt.lm_head_bits / 8, other_bytes=other_params * fmt.other_bits / 8,
+        act_elems_dense=act_dense + arch.d_model + arch.vocab_size, act_elems_expert=act_expert,
+    )
+
+
+def weight_bytes_stored(arch: ArchLike, weight_dtype: str = "bf16") -> float:
+    """Bytes a checkpoint in ``weight_dtype`` stores (a :mod:`costmodel.formats`
+    name: ``"bf16"``, ``"fp8"``, ``"int4"`` (GPTQ/AWQ, group 128), ``"q4_k_m"``...):
+    each kind of tensor at the bits its format gives it, the token embedding
+    and LM head in 16 bit for GPTQ/AWQ/fp8, llama.cpp's output tensor at
+    6.5625 bits. Defined in :ref:`sec_inference`."""
+    arch = V.as_arch(arch)
+    return float(_weights(arch, weight_format(weight_dtype)).total_bytes)
+
+
+# ----------------------------------------------------------------------
+# The step
+# ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Setup:
+    arch: Architecture
+    hw: Hardware
+    layout: Layout
+    fmt: WeightFormat
+    weights: _Weights
+    compute_dtype: str | None  # None: the device publishes no compute peak
+    b_a: float
+    b_kv: float
+
+
+def _activation_dtype(hw: Hardware) -> str | None:
+    for d in ("bf16", "fp16", "fp32"):
+        if hw.has_peak(d):
+            return d
+    return None
+
+
+def _setup(arch, hw, n_devices, tensor_parallel, pipeline_parallel, expert_parallel, weight_dtype, kv_dtype,
+           compute_dtype) -> _Setup:
+    arch, hw = V.as_arch(arch), V.as_hardware(hw)
+    fmt = weight_format(weight_dtype)
+    layout = _layout(arch, n_devices, tensor_parallel, pipeline_parallel, expert_parallel)
+    act = _activation_dtype(hw)
+    if compute_dtype is not None:
+        c = V.dtype("compute_dtype", compute_dtype)
+        if not hw.has_peak(c) and any(math.isfinite(v) for v in hw.peaks_flop_per_s.values()):
+            hw.peak_flops(c)  # raises, naming the device and the peaks it has
+        if not hw.has_peak(c):
+            c = None
+    elif fmt.compute == "native" and hw.has_peak(fmt.dtype):
+        c = fmt.dtype
+    else:
+        c = act
+    if kv_dtype is not None:
+        kv = V.dtype("kv_dtype", kv_dtype)
+    else:  # fp8 checkpoints cache in fp8 (TensorRT-LLM's fp8 recipe), others in 16 bit (or fp32 for fp32)
+        kv = fmt.dtype if fmt.dtype in ("fp8", "fp16", "fp32") else (act if act in ("bf16", "fp16") else "bf16")
+    return _Setup(arch, hw, layout, fmt, _weights(arch, fmt), c, bytes_per_element(act or "bf16"),
+                  bytes_per_element(kv))
+
+
+def _kv_share(s: _Setup) -> float:
+    """Fraction of the KV cache one device holds under tensor parallelism:
+    K heads split n_tp ways, replicated when K < n_tp; an MLA latent is shared
+    by all heads and replicated."""
+    if s.arch.is_mla:
+        return 1.0
+    k, tp = s.arch.n_kv_heads, s.layout.tensor
+    return math.ceil(k / tp) / k if k >= 1 else 1.0
+
+
+def _kv_bytes(s: _Setup, tokens, batch):
+    """KV-cache bytes of ``batch`` sequences of ``tokens`` tokens, whole model."""
+    return F.numeric(F.KV_CACHE_BYTES)(**{a: v for a, v in {**s.arch.symbols, "s": tokens, "B": batch,
+                                                                  "b_kv": s.b_kv}.items()
+                                          if a in F.numeric(F.KV_CACHE_BYTES).args})
+
+
+def _attention_flops(s: _Setup, new_tokens, cached, decode: bool):
+    """Attention FLOPs (scores and weighted values) of one sequence, whole model."""
+    a = s.arch
+    vals = {k: v for k, v in a.symbols.items()}
+    if decode and a.is_mla:
+        vals["w_a"] = a.evaluate(F.MLA_ABSORBED_ATTENTION_WIDTH)
+    fn = F.numeric(F.PREFILL_FLOPS)
+    total = fn(**{k: ({"T": new_tokens, "C_0": cached, "N_mm": 0.0}.get(k, vals.get(k))) for k in fn.args})
+    return total
+
+
+def _step(s: _Setup, batch, new_tokens, cached, *, decode: bool, logits_all: bool):
+    """Per-device FLOPs, bytes and communication bytes of one step, by component."""
+    a, w, L = s.arch, s.weights, s.layout
+    tp, pp, ep = L.tensor, L.pipeline, L.expert
+    tokens = batch * new_tokens
+    logit_tokens = tokens if logits_all else batch
+    shards = tp * pp
+    # dense matmuls (the LM head only for the logit tokens)
+    lm_flops = 2.0 * logit_tokens * a.vocab_size * a.d_model
+    dense_flops = 2.0 * tokens * (a.n_matmul_weights_active - a.vocab_size * a.d_model
+                                  - a.n_moe_layers * a.n_experts_per_token * w.per_expert_params)
+    lookup = np.minimum(tokens, a.vocab_size) * w.embedding_row_bytes
+    matmul_bytes = (w.dense_matmul_bytes + w.lm_head_bytes + w.other_bytes) / shards + lookup / pp
+    matmul_bytes = matmul_bytes + tokens * w.act_elems_dense * s.b_a / shards
+    comp = {"matmul": ((dense_flops + lm_flops) / shards, matmul_bytes)}
+    # routed experts: the distinct experts the tokens touch
+    if a.is_moe:
+        touched = F.numeric(F.EXPERTS_TOUCHED)(E=a.n_experts, k_e=a.n_experts_per_token, B=tokens)
+        e_flops = 2.0 * tokens * a.n_moe_layers * a.n_experts_per_token * w.per_expert_params
+        e_bytes = (a.n_moe_layers * touched * w.per_expert_bytes
+                   + tokens * a.n_experts_per_token * w.act_elems_expert * s.b_a)
+        comp["experts"] = (e_flops / (shards * ep), e_bytes / (shards * ep))
+    # attention over the cache
+    att_flops = batch * _attention_flops(s, new_tokens, cached, decode)
+    kv_read = _kv_bytes(s, cached, batch)
+    kv_write = _kv_bytes(s, cached + new_tokens, batch) - kv_read
+    comp["attention"] = (att_flops / shards, (kv_read + kv_write) * _kv_share(s) / pp)
+    # communication (bytes per device; times below)
+    act_bytes = tokens * a.d_model * s.b_a
+    ar = 2.0 * (a.n_layers / pp) * act_bytes if tp > 1 else 0.0
+    a2a = 2.0 * (a.n_moe_layers / pp) * tokens * a.n_experts_per_token * a.d_model * s.b_a if ep > 1 else 0.0
+    p2p = (pp - 1) * act_bytes
+    return comp, (ar, a2a, p2p)
+
+
+def _link_bandwidth(hw: Hardware) -> float:
+    """Per-direction bandwidth of one device's interconnect: the catalog
+    states total bidirectional figures (NVLink 900 GB/s = 450 each way)."""
+    return hw.interconnect_bandwidth_bytes_per_s / 2
+
+
+def _times(s: _Setup, comp, comm, eff: EfficiencyProfile, *, decode: bool):
+    """(expected, bound, resource) of a step; arrays broadcast."""
+    hw, L = s.hw, s.layout
+    beta = hw.memory_bandwidth_bytes_per_s
+    pi = hw.peak_flops(s.compute_dtype) if s.compute_dtype else math.nan
+    ar, a2a, p2p = comm
+    n_comm = (L.tensor > 1) or (L.expert > 1) or (L.pipeline > 1)
+    layers = s.arch.n_layers / L.pipeline
+    if n_comm:
+        link = _link_bandwidth(hw)
+        if not math.isfinite(link):
+            raise ValueError(f"hardware {hw.id!r} has no published interconnect bandwidth; it cannot be split over "
+                             f"{L.n_devices} devices in this model")
+
+        def comm(alpha):  # two all-reduces per block, two all-to-alls per MoE block, one hand-off per stage
+            moe = s.arch.n_moe_layers / L.pipeline
+            t = 2 * layers * F.numeric(F.ALLREDUCE_TIME)(n_tp=L.tensor, M_op=ar / (2 * layers), beta_link=link,
+                                                         alpha_link=alpha) if L.tensor > 1 else 0.0
+            if L.expert > 1 and moe:
+                t = t + 2 * moe * F.numeric(F.ALLTOALL_TIME)(n_ep=L.expert, M_op=a2a / (2 * moe), beta_link=link,
+                                                             alpha_link=alpha)
+            return t + p2p / link + (L.pipeline - 1) * alpha
+
+        t_comm_ideal = comm(0.0)
+        t_comm_latency = comm(eff.link_latency_s) - t_comm_ideal
+    else:
+        t_comm_ideal = t_comm_latency = 0.0
+    sum_f = sum(f for f, _ in comp.values())
+    sum_m = sum(m for _, m in comp.values())
+    t_mem = sum_m / beta
+    if s.compute_dtype is None:
+        if not decode:
+            raise ValueError(f"hardware {hw.id!r} publishes no compute peak, so a prefill time cannot be computed "
+                             "(decode is bandwidth-bound and works); pass compute_dtype for a device that has one")
+        t_cmp = np.zeros(np.shape(t_mem))
+    else:
+        t_cmp = sum_f / pi
+    bound = np.maximum(np.maximum(t_cmp, t_mem), t_comm_ideal) * L.pipeline
+    expected = 0.0
+    for f, m in comp.values():
+        tc = f / (pi * eff.eta_compute) if s.compute_dtype else 0.0
+        expected = expected + np.maximum(tc, m / (beta * eff.eta_memory))
+    expected = (expected + t_comm_ideal / eff.eta_memory + t_comm_latency + layers * eff.layer_overhead_s) * L.pipeline
+    resource = np.where((t_comm_ideal >= t_cmp) & (t_comm_ideal >= t_mem), "communication",
+                        np.where(t_cmp >= t_mem, "compute", "memory"))
+    return expected, bound, resource, t_cmp, t_mem, t_comm_ideal
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """A prefill pass or a decode step: expected and ideal-bound latency,
+    tokens per second, the binding resource, and the inputs they were
+    computed for (:meth:`to_frame` gives a tidy DataFrame with a column for
+    every input). Defined in :ref:`sec_inference`."""
+
+    phase: str
+    model: str
+    hardware: str
+    inputs: Mapping[str, Any] = field(repr=False)
+    latency_s: Any
+    bound_latency_s: Any
+    tokens_per_s: Any
+    bound_tokens_per_s: Any
+    bound: Any
+    flop: Any = field(repr=False)
+    bytes_moved: Any = field(repr=False)
+    compute_time_s: Any = field(repr=False)
+    memory_time_s: Any = field(repr=False)
+    communication_time_s: Any = field(repr=False)
+    memory_per_device_bytes: Any = field(repr=False)
+    fits: Any = field(repr=False)
+    efficiency: str = ""
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per broadcast input point."""
+        cols = {**self.inputs, "latency_s": self.latency_s, "bound_latency_s": self.bound_latency_s,
+                "tokens_per_s": self.tokens_per_s, "bound_tokens_per_s": self.bound_tokens_per_s,
+                "bound": self.bound, "flop_per_device": self.flop, "bytes_per_device": self.bytes_moved,
+                "compute_time_s": self.compute_time_s, "memory_time_s": self.memory_time_s,
+                "communication_time_s": self.communication_time_s,
+                "memory_per_device_bytes": self.memory_per_device_bytes, "fits": self.fits}
+        arrays = {k: np.asarray(v) for k, v in cols.items()}
+        shape = np.broadcast_shapes(*(a.shape for a in arrays.values()))
+        df = pd.DataFrame({k: np.broadcast_to(a, shape).ravel() for k, a in arrays.items()})
+        df.insert(0, "hardware", self.hardware)
+        df.insert(0, "model", self.model)
+        df.insert(0, "phase", self.phase)
+        df["efficiency"] = self.efficiency
+        return df
+
+
+def _scalar(x):
+    a = np.asarray(x)
+    return a.item() if a.ndim == 0 else a
+
+
+def _memory_per_device(s: _Setup, batch, context, workspace_tokens):
+    """Weights, the KV cache of ``batch`` sequences of ``context`` tokens and
+    the activation workspace, per device."""
+    w, L = s.weights, s.layout
+    experts = w.per_expert_bytes * w.n_experts_total / L.expert
+    weights = (w.dense_matmul_bytes + w.lm_head_stored_bytes + w.other_bytes + w.embedding_bytes + experts) / (
+        L.tensor * L.pipeline)
+    kv = _kv_bytes(s, context, batch) * _kv_share(s) / L.pipeline
+    a = s.arch
+    # the largest live activations of a pass: the residual stream, the MLP
+    # hidden (gate and up) and fp32 logits of the last tokens
+    width = max(a.d_ff, a.n_experts_per_token * a.d_ff_expert + a.d_ff_shared)
+    workspace = workspace_tokens * (4 * a.d_model + 2 * width / L.tensor) * s.b_a + batch * a.vocab_size * 4 / L.tensor
+    return weights, kv, workspace
+
+
+def _fit_check(s: _Setup, need, memory_fraction, scalar: bool):
+    cap = s.hw.memory_bytes
+    if not math.isfinite(cap):
+        return np.zeros(np.shape(need), bool)
+    usable = cap * memory_fraction
+    fits = need <= usable
+    if scalar and not np.all(fits):
+        raise ValueError(
+            f"{s.arch.name} does not fit on {s.layout.n_devices} x {s.hw.id}: needs {float(np.max(need)) / 1e9:.1f} GB "
+            f"per device, has {usable / 1e9:.1f} GB ({memory_fraction:.0%} of {cap / 1e9:.1f} GB); add devices, "
+            "quantise, or reduce batch or context"
+        )
+    return fits
+
+
+def _run(phase, arch, hw, *, batch, new_tokens, cached, n_devices, tensor_parallel, pipeline_parallel,
+         expert_parallel, weight_dtype, kv_dtype, compute_dtype, efficiency, memory_fraction, logits, inputs,
+         check_fit=True, workspace_tokens=None):
+    s = _setup(arch, hw, n_devices, tensor_parallel, pipeline_parallel, expert_parallel, weight_dtype, kv_dtype,
+               compute_dtype)
+    frac = float(V.fraction("memory_fraction", memory_fraction))
+    if logits not in ("last", "all"):
+        raise ValueError(f"logits={logits!r} must be 'last' (serving) or 'all' (training, scoring)")
+    V.broadcast(**{k: v for k, v in inputs.items()})
+    decode = phase == "decode"
+    if s.arch.max_position_embeddings and np.any(cached + new_tokens > s.arch.max_position_embeddings):
+        import warnings
+
+        warnings.warn(f"{s.arch.name}: context {int(np.max(cached + new_tokens))} exceeds the trained context "
+                      f"max_position_embeddings={s.arch.max_position_embeddings}", stacklevel=3)
+    eff = _profile(efficiency, s.hw)
+    comp, comm = _step(s, batch, new_tokens, cached, decode=decode, logits_all=logits == "all")
+    expected, bound, resource, t_c, t_m, t_x = _times(s, comp, comm, eff, decode=decode)
+    w, kv, ws = _memory_per_device(s, batch, cached + new_tokens,
+                                   batch * new_tokens if workspace_tokens is None else workspace_tokens)
+    need = w + kv + ws
+    scalar = all(np.ndim(v) == 0 for v in inputs.values())
+    fits = _fit_check(s, need, frac, scalar and check_fit)
+    tokens = batch * new_tokens
+    nan = np.where(fits, 1.0, np.nan) if check_fit and not scalar else 1.0
+    return StepResult(
+        phase=phase, model=s.arch.name, hardware=s.hw.id,
+        inputs={**inputs, "n_devices": s.layout.n_devices, "tensor_parallel": s.layout.tensor,
+                "pipeline_parallel": s.layout.pipeline, "expert_parallel": s.layout.expert,
+                "weight_dtype": s.fmt.name, "compute_dtype": s.compute_dtype or "unknown"},
+        latency_s=_scalar(expected * nan), bound_latency_s=_scalar(bound * nan),
+        tokens_per_s=_scalar(tokens / expected * nan), bound_tokens_per_s=_scalar(tokens / bound * nan),
+        bound=_scalar(resource), flop=_scalar(sum(f for f, _ in comp.values())),
+        bytes_moved=_scalar(sum(m for _, m in comp.values())), compute_time_s=_scalar(t_c),
+        memory_time_s=_scalar(t_m), communication_time_s=_scalar(t_x), memory_per_device_bytes=_scalar(need),
+        fits=_scalar(fits), efficiency=eff.name,
+    )
+
+
+def prefill(arch: ArchLike, hw: HardwareLike, *, batch: ArrayLike = 1, prompt_tokens: ArrayLike,
+            cached_tokens: ArrayLike = 0, n_devices: int = 1, weight_dtype: str = "bf16", kv_dtype: str | None = None,
+            compute_dtype: str | None = None, tensor_parallel: int | None = None, pipeline_parallel: int = 1,
+            expert_parallel: int = 1, efficiency: EfficiencyProfile | str | None = None,
+            memory_fraction: float = DEFAULT_MEMORY_FRACTION, logits: str = "last") -> StepResult:
+    """A prefill pass: ``batch`` sequences of ``prompt_tokens`` new tokens
+    after ``cached_tokens`` already cached, on ``n_devices`` devices of ``hw``.
+
+    ``latency_s`` is the expected time to first token (the pass, at the
+    efficiency profile's fractions of peak plus its overhead) and
+    ``bound_latency_s`` the ideal bound; ``tokens_per_s`` counts prompt
+    tokens. ``weight_dtype`` is a :mod:`costmodel.formats` name; weight-only
+    formats compute in the activation dtype (``compute_dtype`` overrides, e.g.
+    ``"int8"`` for w8a8); ``kv_dtype`` defaults to fp8 for fp8 weights, to
+    fp16 or fp32 for those weights, and to the device's 16-bit activation
+    type otherwise. ``logits="last"`` computes the LM head for the last
+    token of each sequence only, as serving engines do. A configuration that
+    does not fit raises for scalar inputs and comes back with ``fits`` False
+    and NaN times for arrays. Defined in :ref:`sec_inference`.
+    """
+    b = V.size("batch", batch, minimum=1, integer=True)
+    p = V.size("prompt_tokens", prompt_tokens, minimum=1, integer=True)
+    c0 = V.size("cached_tokens", cached_tokens, integer=True)
+    return _run("prefill", arch, hw, batch=b, new_tokens=p, cached=c0, n_devices=n_devices,
+                tensor_parallel=tensor_parallel, pipeline_parallel=pipeline_parallel,
+                expert_parallel=expert_parallel, weight_dtype=weight_dtype, kv_dtype=kv_dtype,
+                compute_dtype=compute_dtype, efficiency=efficiency, memory_fraction=memory_fraction, logits=logits,
+                inputs={"batch": b, "prompt_tokens": p, "cached_tokens": c0})
+
+
+def decode(arch: ArchLike, hw: HardwareLike, *, batch: ArrayLike = 1, context: ArrayLike, n_devices: int = 1,
+           weight_dtype: str = "bf16", kv_dtype: str | None = None, compute_dtype: str | None = None,
+           tensor_parallel: int | None = None, pipeline_parallel: int = 1, expert_parallel: int = 1,
+           efficiency: EfficiencyProfile | str | None = None,
+           memory_fraction: float = DEFAULT_MEMORY_FRACTION) -> StepResult:
+    """One decode step: one new token for each of ``batch`` sequences whose
+    cache holds ``context`` tokens. ``latency_s`` is the expected time per
+    output token, ``tokens_per_s`` the output tokens per second of the batch.
+    A device without a published compute peak still decodes: the step is
+    bandwidth-bound and its compute time is taken as 0 (``compute_dtype``
+    "unknown" in the result). Otherwise as :func:`prefill`. Defined in
+    :ref:`sec_inference`."""
+    b = V.size("batch", batch, minimum=1, integer=True)
+    c = V.size("context", context, integer=True)
+    return _run("decode", arch, hw, batch=b, new_tokens=np.float64(1.0), cached=c, n_devices=n_devices,
+                tensor_parallel=tensor_parallel, pipeline_parallel=pipeline_parallel,
+                expert_parallel=expert_parallel, weight_dtype=weight_dtype, kv_dtype=kv_dtype,
+                compute_dtype=compute_dtype, efficiency=efficiency, memory_fraction=memory_fraction,
+                logits="last", inputs={"batch": b, "context": c})
+
+
+# ----------------------------------------------------------------------
+# Memory, fit and serving
+# ----------------------------------------------------------------------
+def memory_per_device(arch: ArchLike, hw: HardwareLike, *, batch: ArrayLike = 1, context: ArrayLike,
+                      n_devices: int = 1, weight_dtype: str = "bf16", kv_dtype: str | None = None,
+                      tensor_parallel: int | None = None, pipeline_parallel: int = 1,
+                      expert_parallel: int = 1, workspace_tokens: ArrayLike | None = None) -> pd.DataFrame:
+    """Bytes one device holds: weights (in the checkpoint format, sharded),
+    the KV cache of ``batch`` sequences of ``context`` tokens, and the
+    activation workspace of a pass over ``workspace_tokens`` tokens (default
+    ``batch``), next to its capacity. Defined in :ref:`sec_inference`."""
+    b = V.size("batch", batch, minimum=1, integer=True)
+    c = V.size("context", context, integer=True)
+    wt = b if workspace_tokens is None else V.size("workspace_tokens", workspace_tokens, integer=True)
+    s = _setup(arch, hw, n_devices, tensor_parallel, pipeline_parallel, expert_parallel, weight_dtype, kv_dtype,
+               None)
+    w, kv, ws = _memory_per_device(s, b, c, wt)
+    shape = np.broadcast_shapes(np.shape(b), np.shape(c), np.shape(kv))
+    return pd.DataFrame({
+        "model": s.arch.name, "hardware": s.hw.id, "n_devices": s.layout.n_devices,
+        "batch": np.broadcast_to(b, shape).ravel(), "context": np.broadcast_to(c, shape).ravel(),
+        "weight_bytes": w, "kv_cache_bytes": np.broadcast_to(kv, shape).ravel(),
+        "workspace_bytes": np.broadcast_to(ws, shape).ravel(),
+        "total_bytes": np.broadcast_to(w + kv + ws, shape).ravel(), "memory_bytes": s.hw.memory_bytes,
+    })
+
+
+def _max_batch(s: _Setup, context, prefill_tokens, frac: float):
+    """Largest batch whose weights, KV caches at ``context`` and the workspace
+    of a prefill chunk of ``prefill_tokens`` fit."""
+    cap = s.hw.memory_bytes * frac
+    w, kv1, _ = _memory_per_device(s, 1.0, context, 0.0)
+    _, _, ws = _memory_per_device(s, 1.0, context, prefill_tokens)
+    per_seq = kv1 + s.arch.vocab_size * 4 / s.layout.tensor  # cache plus its fp32 logits row
+    free = cap - w - (ws - s.arch.vocab_size * 4 / s.layout.tensor)
+    return np.floor(np.maximum(free, 0.0) / per_seq)
+
+
+def serving_point(arch: ArchLike, hw: HardwareLike, input_tokens: ArrayLike, output_tokens: ArrayLike, *,
+                  n_devices: int = 1, weight_dtype: str = "bf16", kv_dtype: str | None = None,
+                  batch: ArrayLike | None = None, ttft_slo_s: float | None = None, tpot_slo_s: float | None = None,
+                  tensor_parallel: int | None = None, pipeline_parallel: int = 1, expert_parallel: int = 1,
+                  efficiency: EfficiencyProfile | str | None = None,
+                  memory_fraction: float = DEFAULT_MEMORY_FRACTION,
+                  prefill_chunk_tokens: int = DEFAULT_PREFILL_CHUNK_TOKENS) -> pd.DataFrame:
+    """The steady operating point of a stream of requests of
+    ``input_tokens`` in and ``output_tokens`` out, continuously batched on
+    ``n_devices`` devices (one model replica over all of them).
+
+    ``batch`` running requests (default: the largest that fits: weights, the
+    cache of every request at its full length, the workspace, within
+    ``memory_fraction`` of each device; prompts are prefilled in chunks of
+    ``prefill_chunk_tokens``, which sizes the activation workspace) share the
+    devices: in the time one
+    request is served, the group runs one prefill pass of the batch and
+    ``output_tokens`` decode steps at the mean context. Returns one row per
+    input point: batch, TTFT, TPOT, end-to-end latency, output tokens/s of
+    the group, per device and per user, the memory breakdown, the binding
+    resource of decode, and, with ``ttft_slo_s``/``tpot_slo_s``, the largest
+    batch that meets them (``slo_batch``, 0 when none does) and the
+    throughput there. Defined in :ref:`sec_inference`."""
+    s = _setup(arch, hw, n_devices, tensor_parallel, pipeline_parallel, expert_parallel, weight_dtype, kv_dtype,
+               None)
+    n_in = V.size("input_tokens", input_tokens, minimum=1, integer=True)
+    n_out = V.size("output_tokens", output_tokens, minimum=1, integer=True)
+    frac = float(V.fraction("memory_fraction", memory_fraction))
+    chunk = V.size("prefill_chunk_tokens", prefill_chunk_tokens, minimum=1, integer=True)
+    b_max = _max_batch(s, n_in + n_out, chunk, frac)
+    if batch is None:
+        b = b_max
+    else:
+        b = V.size("batch", batch, minimum=1, integer=True)
+    common = dict(n_devices=n_devices, tensor_parallel=s.layout.tensor, pipeline_parallel=pipeline_parallel,
+                  expert_parallel=expert_parallel, weight_dtype=weight_dtype, kv_dtype=kv_dtype, compute_dtype=None,
+                  efficiency=efficiency, memory_fraction=1.0, check_fit=False)
+    shape = np.broadcast_shapes(np.shape(n_in), np.shape(n_out), np.shape(b))
+    b_ok = np.broadcast_to(np.maximum(b, 1.0), shape)
+    fits = np.broadcast_to((b >= 1) & (b <= b_max), shape)
+    n_in_b = np.broadcast_to(n_in, shape)
+    ctx = np.broadcast_to(n_in + np.floor((n_out - 1) / 2), shape)
+    pre = _run("prefill", s.arch, s.hw, batch=b_ok, new_tokens=n_in_b, cached=np.zeros(shape), logits="last",
+               inputs={"batch": b_ok}, **common)
+    dec = _run("decode", s.arch, s.hw, batch=b_ok, new_tokens=np.float64(1.0), cached=ctx, logits="last",
+               inputs={"batch": b_ok}, **common)
+    ttft = np.asarray(pre.latency_s)
+    tpot = np.asarray(dec.latency_s)
+    cycle = ttft + n_out * tpot
+    group_tps = b_ok * n_out / cycle
+    out = {
+        "model": s.arch.name, "hardware": s.hw.id, "n_devices": s.layout.n_devices, "weight_dtype": s.fmt.name,
+        "input_tokens": np.broadcast_to(n_in, shape), "output_tokens": np.broadcast_to(n_out, shape),
+        "batch": b_ok, "max_batch": np.broadcast_to(b_max, shape), "fits": fits,
+        "ttft_s": ttft, "tpot_s": tpot, "e2e_latency_s": ttft + (n_out - 1) * tpot,
+        "output_tokens_per_s": np.where(fits, group_tps, np.nan),
+        "output_tokens_per_s_per_device": np.where(fits, group_tps / s.layout.n_devices, np.nan),
+        "output_tokens_per_s_per_user": np.where(fits, 1 / tpot, np.nan),
+        "bound_output_tokens_per_s": np.where(fits, b_ok * n_out / (np.asarray(pre.bound_latency_s)
+                                                                   + n_out * np.asarray(dec.bound_latency_s)), np.nan),
+        "decode_bound": dec.bound,
+    }
+    mem = memory_per_device(s.arch, s.hw, batch=b_ok, context=np.broadcast_to(n_in + n_out, shape),
+                            n_devices=n_devices, weight_dtype=weight_dtype, kv_dtype=kv_dtype,
+                            tensor_parallel=s.layout.tensor, pipeline_parallel=pipeline_parallel,
+                            expert_parallel=expert_parallel,
+                            workspace_tokens=np.minimum(np.broadcast_to(n_in, shape) * b_ok, chunk))
+    for k in ("weight_bytes", "kv_cache_bytes", "workspace_bytes", "total_bytes", "memory_bytes"):
+        out[k] = mem[k].to_numpy().reshape(shape) if np.ndim(mem[k].to_numpy()) else mem[k]
+    if ttft_slo_s is not None or tpot_slo_s is not None:
+        out.update(_slo_batch(s, n_in, n_out, b_max, ttft_slo_s, tpot_slo_s, common, shape))
+    return pd.DataFrame({k: np.broadcast_to(np.asarray(v), shape).ravel() for k, v in out.items()})
+
+
+def _slo_batch(s, n_in, n_out, b_max, ttft_slo, tpot_slo, common, shape):
+    ttft_slo = math.inf if ttft_slo is None else float(V.size("ttft_slo_s", ttft_slo, maximum=1e9))
+    tpot_slo = math.inf if tpot_slo is None else float(V.size("tpot_slo_s", tpot_slo, maximum=1e9))
+    best = np.zeros(shape)
+    n_in_b, n_out_b, bmax_b = (np.broadcast_to(x, shape) for x in (n_in, n_out, b_max))
+    for idx in np.ndindex(shape):
+        lo, hi = 0, int(bmax_b[idx])
+        while lo < hi:  # latency grows with batch: bisect the largest batch within both targets
+            mid = (lo + hi + 1) // 2
+            b = np.float64(mid)
+            t1 = _run("prefill", s.arch, s.hw, batch=b, new_tokens=np.float64(n_in_b[idx]), cached=np.float64(0),
+                      logits="last", inputs={"batch": b}, **common).latency_s
+            t2 = _run("decode", s.arch, s.hw, batch=b, new_tokens=np.float64(1.0),
+                      cached=np.float64(n_in_b[idx] + (n_out_b[idx] - 1) // 2), logits="last", inputs={"batch": b},
+                      **common).latency_s
+            if t1 <= ttft_slo and t2 <= tpot_slo:
+                lo = mid
+            else:
+                hi = mid - 1
+        best[idx] = lo
+    return {"slo_batch": best}
+
+
+def serving_throughput(arch: ArchLike, hw: HardwareLike, input_tokens: ArrayLike, output_tokens: ArrayLike, *,
+                       n_devices: int = 1, weight_dtype: str = "bf16", kv_dtype: str | None = None,
+                       efficiency: EfficiencyProfile | str | None = None, **kwargs):
+    """Steady-state output tokens per second of the whole group of
+    ``n_devices`` (the figure engines' throughput benchmarks report) for
+    requests of ``input_tokens`` in and ``output_tokens`` out, at the largest
+    batch that fits, with continuous batching (:func:`serving_point`). A
+    float for scalar inputs (NaN when nothing fits), an array otherwise.
+    Defined in :ref:`sec_inference`."""
+    df = serving_point(arch, hw, input_tokens, output_tokens, n_devices=n_devices, weight_dtype=weight_dtype,
+                       kv_dtype=kv_dtype, efficiency=efficiency, **kwargs)
+    shape = np.broadcast_shapes(np.shape(input_tokens), np.shape(output_tokens))
+    out = df["output_tokens_per_s"].to_numpy().reshape(shape)
+    return float(out) if out.ndim == 0 else out
+
+
+def min_devices(arch: ArchLike, hw: HardwareLike, *, batch: int = 1, context: int = 4096,
+                weight_dtype: str = "bf16", kv_dtype: str | None = None,
+                memory_fraction: float = DEFAULT_MEMORY_FRACTION, max_devices: int = 1024) -> int:
+    """The fewest devices of ``hw`` (tensor parallel, a degree that divides the
+    heads) that hold the weights and the KV cache of ``batch`` sequences of
+    ``context`` tokens within ``memory_fraction`` of each. Raises when no
+    degree up to ``max_devices`` does. Defined in :ref:`sec_inference`."""
+    a, h = V.as_arch(arch), V.as_hardware(hw)
+    if not math.isfinite(h.memory_bytes):
+        raise ValueError(f"hardware {h.id!r} has no published memory_bytes")
+    frac = float(V.fraction("memory_fraction", memory_fraction))
+    b = V.size("batch", batch, minimum=1, integer=True)
+    c = V.size("context", context, integer=True)
+    for n in range(1, int(max_devices) + 1):
+        if a.n_heads % n or (not a.is_mla and a.n_kv_heads > n and a.n_kv_heads % n):
+            continue
+        s = _setup(a, h, n, None, 1, 1, weight_dtype, kv_dtype, None)
+        w, kv, ws = _memory_per_device(s, b, c, b)
+        if np.all(w + kv + ws <= h.memory_bytes * frac):
+            return n
+    raise ValueError(f"{a.name} does not fit on up to {max_devices} x {h.id} at batch {batch}, context {context}")
