@@ -22,6 +22,7 @@ from .symbols import S
 
 __all__ = [
     "Matmul",
+    "Vector",
     "params_of",
     "weights_of",
     "active_weights_of",
@@ -117,8 +118,53 @@ class Matmul:
         return 2 * self.active_weights
 
 
+@dataclass(frozen=True)
+class Vector:
+    """Parameters of a block that multiply no activation matrix: the scales of
+    a normalisation inside attention (QK-norm) or one learned attention-sink
+    logit per head. ``copies`` vectors of ``width`` parameters each (an
+    indicator switches the vector off). Like biases and the block norms they
+    take no part in the matmul weights N_mm nor in the 2 N_mm FLOP per token.
+    A block lists them among its :class:`Matmul` records, with the same
+    interface (``d_in`` is 0), so that its parameters are one sum."""
+
+    name: str
+    width: sp.Expr
+    copies: sp.Expr = sp.Integer(1)
+
+    d_in = sp.Integer(0)
+    bias = sp.Integer(0)
+    active = None
+
+    @property
+    def d_out(self) -> sp.Expr:
+        return self.width
+
+    @property
+    def weights(self) -> sp.Expr:
+        return sp.Integer(0)
+
+    @property
+    def params(self) -> sp.Expr:
+        return self.copies * self.width
+
+    @property
+    def active_weights(self) -> sp.Expr:
+        return sp.Integer(0)
+
+    @property
+    def forward_flops_per_token(self) -> sp.Expr:
+        return sp.Integer(0)
+
+
+def _indicator(x: sp.Expr) -> sp.Expr:
+    """1 when the (nonnegative) ``x`` is positive, else 0."""
+    return sp.Piecewise((1, x > 0), (0, True))
+
+
 def params_of(records) -> sp.Expr:
-    """Parameters of a tuple of :class:`Matmul` records (weights and biases)."""
+    """Parameters of a tuple of :class:`Matmul` (weights and biases) and
+    :class:`Vector` records."""
     return sp.Add(*(r.params for r in records))
 
 
@@ -152,12 +198,19 @@ def mlp_params(width: sp.Expr) -> sp.Expr:
 
 
 #: Multi-/grouped-query attention: Q (D x H d_h), K and V (D x K d_h each),
-#: output (H d_h x D), optional biases.
+#: output (H d_h x D), optional biases; the scales of a QK-norm of the
+#: block's norm kind (nu per unit width) over h_qn d_h query and h_kn d_h key
+#: channels (Qwen3, Gemma 3: one d_h-wide scale each, shared by the heads;
+#: OLMo 2: the whole H d_h and K d_h), and one learned sink logit per query
+#: head (gpt-oss).
 ATTENTION = (
     Matmul("q", d, n_h * d_h, S.beta_qkv),
     Matmul("k", d, n_kv * d_h, S.beta_qkv),
     Matmul("v", d, n_kv * d_h, S.beta_qkv),
     Matmul("o", n_h * d_h, d, S.beta_o),
+    Vector("q_norm", S.h_qn * d_h, S.nu * _indicator(S.h_qn)),
+    Vector("k_norm", S.h_kn * d_h, S.nu * _indicator(S.h_kn)),
+    Vector("sinks", n_h, S.sigma),
 )
 
 #: DeepSeek multi-head latent attention, in the unabsorbed form that
@@ -165,7 +218,7 @@ ATTENTION = (
 #: bottleneck (or a full-rank projection when r_q = 0); keys and values are
 #: compressed into an r_kv latent plus one shared rotary key of width d_rope,
 #: then expanded per head.
-_q_lora = sp.Piecewise((1, S.r_q > 0), (0, True))
+_q_lora = _indicator(S.r_q)
 MLA = (
     Matmul("q_a", d, S.r_q, copies=_q_lora),
     Matmul("q_b", S.r_q, n_h * (S.d_nope + S.d_rope), copies=_q_lora),
@@ -178,13 +231,14 @@ MLA = (
 #: A dense block's MLP.
 MLP = mlp(f)
 
-#: One mixture-of-experts block: E routed experts (k used per token), a
-#: linear router (D x E), the shared expert(s) of total width F_s (no biases
-#: in any MoE family supported) and, for Qwen-MoE, a D x 1 sigmoid gate on the
-#: shared expert.
+#: One mixture-of-experts block: E routed experts (k used per token; biases
+#: on their projections with beta_mlp, as gpt-oss has), a linear router
+#: (D x E, with a bias in gpt-oss), the shared expert(s) of total width F_s
+#: (no biases in any family supported) and, for Qwen-MoE, a D x 1 sigmoid
+#: gate on the shared expert.
 MOE = (
     *mlp(S.f_e, copies=S.E, active=S.k_e, prefix="expert_"),
-    Matmul("router", d, S.E),
+    Matmul("router", d, S.E, S.beta_r),
     *mlp(S.f_s, bias=0, prefix="shared_"),
     Matmul("shared_gate", d, 1, copies=S.gamma_s),
 )
