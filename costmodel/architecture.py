@@ -90,6 +90,8 @@ class Architecture:
     n_sliding_layers: int = 0  # L_sw
     max_position_embeddings: int = 0
     torch_dtype: str = ""
+    #: parts of the checkpoint the counts leave out (e.g. a vision tower), empty when none
+    excluded_parts: str = ""
 
     # ------------------------------------------------------------------
     def __post_init__(self):
@@ -299,6 +301,8 @@ class Architecture:
             "sliding_window": self.sliding_window or None,
             "n_sliding_layers": self.n_sliding_layers,
             "tied_embeddings": self.tied_embeddings,
+            "max_position_embeddings": self.max_position_embeddings or None,
+            "excluded_parts": self.excluded_parts,
         }
 
     def with_(self, **changes) -> "Architecture":
@@ -307,15 +311,19 @@ class Architecture:
 
     # ------------------------------------------------------------------
     @classmethod
-    def from_hf_config(cls, config: Mapping[str, Any] | str | Path, name: str | None = None) -> "Architecture":
+    def from_hf_config(cls, config: Mapping[str, Any] | str | Path, name: str | None = None, *,
+                       vision: bool = False) -> "Architecture":
         """Build from a Hugging Face ``config.json`` (a dict or a path).
 
         Supported ``model_type`` values: see :data:`SUPPORTED_FAMILIES`; the
         reading rules are in :mod:`costmodel.hf_config`. A missing or
-        malformed field raises ``ValueError`` naming it. Defined in
-        :ref:`sec_memory`.
+        malformed field raises ``ValueError`` naming it. Of a multimodal
+        config (Gemma 3) only the text decoder is read, and
+        :attr:`excluded_parts` names what is left out; ``vision=True``, a
+        request to count the vision tower too, raises ``ValueError`` naming
+        ``vision_config``. Defined in :ref:`sec_memory`.
         """
-        return cls(**read_config(config, name))
+        return cls(**read_config(config, name, vision=vision))
 
 
 #: Field name -> its type (bool, int or str), resolved once from the annotations.
