@@ -340,17 +340,30 @@ def _mixtral(c: _Cfg, out: dict) -> None:
                d_ff_expert=out["d_ff"], n_moe_layers=out["n_layers"])
 
 
-def _qwen2_moe(c: _Cfg, out: dict) -> None:
+def _qwen3_moe(c: _Cfg, out: dict) -> None:
     # blocks i with (i + 1) % decoder_sparse_step == 0 are sparse, except those
-    # listed in mlp_only_layers; a sigmoid gate on the shared expert
+    # listed in mlp_only_layers; experts of moe_intermediate_size, router D x E
     n_layers = out["n_layers"]
     step = c.int("decoder_sparse_step", 1)
     only_mlp = set(c.int_list("mlp_only_layers"))
     n_moe = n_layers // step - sum(1 for i in only_mlp if 0 <= i < n_layers and (i + 1) % step == 0)
-    shared = c.int("shared_expert_intermediate_size", 0, minimum=0)
     out.update(n_experts=c.int("num_experts"), n_experts_per_token=c.int("num_experts_per_tok"),
-               d_ff_expert=c.int("moe_intermediate_size"), d_ff_shared=shared, shared_expert_gate=shared > 0,
-               n_moe_layers=n_moe)
+               d_ff_expert=c.int("moe_intermediate_size"), n_moe_layers=n_moe)
+
+
+def _qwen2_moe(c: _Cfg, out: dict) -> None:
+    # Qwen3-MoE's blocks plus a shared expert behind a sigmoid gate
+    _qwen3_moe(c, out)
+    shared = c.int("shared_expert_intermediate_size", 0, minimum=0)
+    out.update(d_ff_shared=shared, shared_expert_gate=shared > 0)
+
+
+def _gpt_oss(c: _Cfg, out: dict) -> None:
+    # Mixtral's every-block MoE; the legacy experts_per_token key, which
+    # GptOssConfig does not read, must not contradict num_experts_per_tok
+    _mixtral(c, out)
+    if c.has("experts_per_token") and c.int("experts_per_token") != out["n_experts_per_token"]:
+        raise c.err("experts_per_token", f"contradicts num_experts_per_tok={out['n_experts_per_token']}")
 
 
 def _deepseek_v3(c: _Cfg, out: dict) -> None:
@@ -405,6 +418,15 @@ _NO_BIAS = dict(qkv_bias=False, attn_out_bias=False, mlp_bias=False)
 # DeepSeek-V2 and V3: MLA and DeepSeekMoE (hook); attention biases not modelled
 _DEEPSEEK = Family(tied=Key("tie_word_embeddings", False), head_dim=0, qkv_bias=False, attn_out_bias=False,
                    rejects=(("attention_bias", True),), hook=_deepseek_v3, reads=_DEEPSEEK_KEYS)
+# Gemma3TextConfig: tied, GeGLU, 4 RMSNorms per block and an RMSNorm of
+# head_dim on q and on k (shared by the heads); defaults 8 heads, 4 KV heads of
+# 256, 262,208 tokens, 131,072 positions; sliding window 4096 on all but every
+# 6th block (sliding_window_pattern), unless layer_types says otherwise
+_GEMMA3_TEXT = Family(tied=Key("tie_word_embeddings", True), n_heads=Key("num_attention_heads", 8),
+                      n_kv_heads=Key("num_key_value_heads", 4), head_dim=Key("head_dim", 256),
+                      vocab_size=Key("vocab_size", 262_208), max_positions=Key("max_position_embeddings", 131_072),
+                      mlp_bias=False, norms_per_block=4, qk_norm="head", sliding="gemma3",
+                      sliding_window=Key("sliding_window", 4096))
 _GPT_KEYS = dict(hidden_size=("n_embd",), num_attention_heads=("n_head",), num_hidden_layers=("n_layer",),
                  max_position_embeddings=("n_positions",))
 
@@ -425,6 +447,19 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
     "qwen2_moe": Family(tied=Key("tie_word_embeddings", False), qkv_bias=True, attn_out_bias=False, mlp_bias=False,
                         sliding="qwen2", sliding_window=Key("sliding_window", 4096), hook=_qwen2_moe,
                         reads=_QWEN_MOE_KEYS | {"shared_expert_intermediate_size"}),
+    # Qwen3: Llama's block with biases on q, k, v and o only when attention_bias,
+    # an RMSNorm of head_dim on q and one on k (shared by the heads), head_dim
+    # 128 by default; sliding window only with use_sliding_window, on blocks
+    # from max_window_layers on
+    "qwen3": Family(tied=Key("tie_word_embeddings", False), n_kv_heads=Key("num_key_value_heads"),
+                    head_dim=Key("head_dim", 128), mlp_bias=False, qk_norm="head", sliding="qwen2",
+                    sliding_window=Key("sliding_window", 4096), sliding_gate=Key("use_sliding_window", False)),
+    # Qwen3-MoE: Qwen3's attention (head_dim hidden / heads unless given); MoE
+    # blocks as Qwen2-MoE's without a shared expert; with use_sliding_window
+    # every block slides
+    "qwen3_moe": Family(tied=Key("tie_word_embeddings", False), n_kv_heads=Key("num_key_value_heads"),
+                        mlp_bias=False, qk_norm="head", sliding="all", sliding_window=Key("sliding_window", 4096),
+                        sliding_gate=Key("use_sliding_window", False), hook=_qwen3_moe, reads=_QWEN_MOE_KEYS),
     # GemmaConfig: tied, head_dim 256, GeGLU, RMSNorm
     "gemma": Family(tied=Key("tie_word_embeddings", True), n_kv_heads=Key("num_key_value_heads"),
                     head_dim=Key("head_dim", 256)),
@@ -434,6 +469,13 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                      sliding_window=Key("sliding_window", 4096)),
     # OLMo (v1, HF-native): non-parametric LayerNorm
     "olmo": Family(tied=Key("tie_word_embeddings", False), norm="none"),
+    # OLMo 2: RMSNorms after attention and after the MLP (2 per block), an
+    # RMSNorm over the whole query (H d_h) and key (K d_h) widths, no MLP bias
+    "olmo2": Family(tied=Key("tie_word_embeddings", False), mlp_bias=False, qk_norm="full"),
+    # SmolLM3: Llama's block, tied by default; NoPE blocks have no parameter
+    # of their own; with use_sliding_window the NoPE blocks slide
+    "smollm3": Family(tied=Key("tie_word_embeddings", True), n_kv_heads=Key("num_key_value_heads"), sliding="nope",
+                      sliding_gate=Key("use_sliding_window", False)),
     # Phi-3: fused qkv and gate_up projections without bias; sliding window when set
     "phi3": Family(tied=Key("tie_word_embeddings", False), sliding="all", **_NO_BIAS),
     # Phi-1/1.5/2: parallel block with one LayerNorm, biases on every linear
@@ -463,7 +505,24 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                      mlp_bias=Key("bias", False), d_ff=Key("ffn_hidden_size", None), hook=_falcon,
                      aliases=dict(num_attention_heads=("n_head",), num_hidden_layers=("n_layer",),
                                   num_kv_heads=("n_head_kv",))),
+    "deepseek_v2": _DEEPSEEK,
     "deepseek_v3": _DEEPSEEK,
+    # gpt-oss: biases on q, k, v and o (attention_bias, default true), one
+    # learned sink logit per query head, every block MoE with a router that
+    # has a bias and experts with biases on both projections (fused gate_up:
+    # 2 F_e, down: D); sliding window of 128 on blocks 0, 2, 4... unless
+    # layer_types says otherwise
+    "gpt_oss": Family(tied=Key("tie_word_embeddings", False), n_kv_heads=Key("num_key_value_heads"),
+                      head_dim=Key("head_dim", 64), qkv_bias=Key("attention_bias", True),
+                      attn_out_bias=Key("attention_bias", True), mlp_bias=True, attention_sinks=True,
+                      router_bias=True, sliding="every_other", sliding_window=Key("sliding_window", 128),
+                      hook=_gpt_oss, reads=frozenset({"num_local_experts", "num_experts_per_tok", "experts_per_token"})),
+    "gemma3_text": _GEMMA3_TEXT,
+    # Gemma 3 4B/12B/27B: the text decoder of Gemma3ForConditionalGeneration,
+    # read from text_config with gemma3_text's rules
+    "gemma3": replace(_GEMMA3_TEXT, text_config=True, reads=frozenset({"text_config", "vision_config"}),
+                      excluded=MappingProxyType({"vision_config": "the vision tower (vision_config) and the multimodal "
+                                                                  "projector"})),
 })
 
 #: The ``model_type`` values :func:`read_config` understands.
