@@ -157,11 +157,6 @@ class Vector:
         return sp.Integer(0)
 
 
-def _indicator(x: sp.Expr) -> sp.Expr:
-    """1 when the (nonnegative) ``x`` is positive, else 0."""
-    return sp.Piecewise((1, x > 0), (0, True))
-
-
 def params_of(records) -> sp.Expr:
     """Parameters of a tuple of :class:`Matmul` (weights and biases) and
     :class:`Vector` records."""
@@ -199,17 +194,17 @@ def mlp_params(width: sp.Expr) -> sp.Expr:
 
 #: Multi-/grouped-query attention: Q (D x H d_h), K and V (D x K d_h each),
 #: output (H d_h x D), optional biases; the scales of a QK-norm of the
-#: block's norm kind (nu per unit width) over h_qn d_h query and h_kn d_h key
-#: channels (Qwen3, Gemma 3: one d_h-wide scale each, shared by the heads;
-#: OLMo 2: the whole H d_h and K d_h), and one learned sink logit per query
-#: head (gpt-oss).
+#: block's norm kind (nu per unit width), h_qn head-width vectors on the
+#: queries and h_kn on the keys (Qwen3, Gemma 3: one each, shared by the
+#: heads; OLMo 2: H and K, the whole widths), and one learned sink logit per
+#: query head (gpt-oss).
 ATTENTION = (
     Matmul("q", d, n_h * d_h, S.beta_qkv),
     Matmul("k", d, n_kv * d_h, S.beta_qkv),
     Matmul("v", d, n_kv * d_h, S.beta_qkv),
     Matmul("o", n_h * d_h, d, S.beta_o),
-    Vector("q_norm", S.h_qn * d_h, S.nu * _indicator(S.h_qn)),
-    Vector("k_norm", S.h_kn * d_h, S.nu * _indicator(S.h_kn)),
+    Vector("q_norm", d_h, S.nu * S.h_qn),
+    Vector("k_norm", d_h, S.nu * S.h_kn),
     Vector("sinks", n_h, S.sigma),
 )
 
@@ -218,7 +213,7 @@ ATTENTION = (
 #: bottleneck (or a full-rank projection when r_q = 0); keys and values are
 #: compressed into an r_kv latent plus one shared rotary key of width d_rope,
 #: then expanded per head.
-_q_lora = _indicator(S.r_q)
+_q_lora = sp.Piecewise((1, S.r_q > 0), (0, True))
 MLA = (
     Matmul("q_a", d, S.r_q, copies=_q_lora),
     Matmul("q_b", S.r_q, n_h * (S.d_nope + S.d_rope), copies=_q_lora),

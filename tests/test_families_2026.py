@@ -45,6 +45,9 @@ def test_qk_norm_widths():
     t = cm.matmul_table(qwen).set_index("matmul")
     assert t.loc["q_norm", ["d_in", "d_out", "params", "weights", "forward_flop_per_token"]].tolist() == \
         [0, 128, 36 * 128, 0, 0]
+    # OLMo 2's norm spans H head widths: 32 head-width scale vectors in each of 32 blocks
+    o = cm.matmul_table(olmo).set_index("matmul")
+    assert o.loc["q_norm", ["d_out", "copies_per_block", "params"]].tolist() == [128, 32, 32 * 32 * 128]
     # families without QK-norm list no such row
     assert "q_norm" not in set(cm.matmul_table("llama-3-8b")["matmul"])
 
