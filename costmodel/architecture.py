@@ -74,6 +74,11 @@ class Architecture:
     d_ff_shared: int = 0  # F_s (all shared experts together)
     shared_expert_gate: bool = False
     n_moe_layers: int = 0  # L_moe
+    router_bias: bool = False  # beta_r
+    # parameter vectors inside attention
+    q_norm_heads: int = 0  # h_qn: QK-norm over 0, 1 (shared by the heads) or H head widths
+    k_norm_heads: int = 0  # h_kn: 0, 1 or K head widths
+    attention_sinks: bool = False  # sigma: one learned sink logit per query head
     # multi-head latent attention (DeepSeek); kv_lora_rank = 0 means not MLA
     q_lora_rank: int = 0
     kv_lora_rank: int = 0
@@ -85,6 +90,8 @@ class Architecture:
     n_sliding_layers: int = 0  # L_sw
     max_position_embeddings: int = 0
     torch_dtype: str = ""
+    #: parts of the checkpoint the counts leave out (e.g. a vision tower), empty when none
+    excluded_parts: str = ""
 
     # ------------------------------------------------------------------
     def __post_init__(self):
@@ -132,6 +139,14 @@ class Architecture:
                     f"{self.qk_nope_head_dim + self.qk_rope_head_dim} and n_kv_heads={self.n_kv_heads} must equal "
                     f"n_heads={self.n_heads} (keys and values are expanded per head)"
                 )
+        for name, heads in (("q_norm_heads", self.n_heads), ("k_norm_heads", self.n_kv_heads)):
+            if getattr(self, name) not in (0, 1, heads):
+                raise ValueError(
+                    f"{where}: field {name}={getattr(self, name)} must be 0 (no norm), 1 (one head width shared by "
+                    f"the heads) or {heads} (the whole width)"
+                )
+        if self.is_mla and (self.q_norm_heads or self.k_norm_heads or self.attention_sinks):
+            raise ValueError(f"{where}: QK-norm and attention sinks are not modelled with latent attention (MLA)")
         if self.n_sliding_layers > self.n_layers:
             raise ValueError(f"{where}: n_sliding_layers={self.n_sliding_layers} exceeds num_hidden_layers={self.n_layers}")
         if self.n_sliding_layers and self.sliding_window <= 0:
@@ -286,6 +301,8 @@ class Architecture:
             "sliding_window": self.sliding_window or None,
             "n_sliding_layers": self.n_sliding_layers,
             "tied_embeddings": self.tied_embeddings,
+            "max_position_embeddings": self.max_position_embeddings or None,
+            "excluded_parts": self.excluded_parts,
         }
 
     def with_(self, **changes) -> "Architecture":
@@ -294,15 +311,19 @@ class Architecture:
 
     # ------------------------------------------------------------------
     @classmethod
-    def from_hf_config(cls, config: Mapping[str, Any] | str | Path, name: str | None = None) -> "Architecture":
+    def from_hf_config(cls, config: Mapping[str, Any] | str | Path, name: str | None = None, *,
+                       vision: bool = False) -> "Architecture":
         """Build from a Hugging Face ``config.json`` (a dict or a path).
 
         Supported ``model_type`` values: see :data:`SUPPORTED_FAMILIES`; the
         reading rules are in :mod:`costmodel.hf_config`. A missing or
-        malformed field raises ``ValueError`` naming it. Defined in
-        :ref:`sec_memory`.
+        malformed field raises ``ValueError`` naming it. Of a multimodal
+        config (Gemma 3) only the text decoder is read, and
+        :attr:`excluded_parts` names what is left out; ``vision=True``, a
+        request to count the vision tower too, raises ``ValueError`` naming
+        ``vision_config``. Defined in :ref:`sec_memory`.
         """
-        return cls(**read_config(config, name))
+        return cls(**read_config(config, name, vision=vision))
 
 
 #: Field name -> its type (bool, int or str), resolved once from the annotations.

@@ -22,6 +22,7 @@ from .symbols import S
 
 __all__ = [
     "Matmul",
+    "Vector",
     "params_of",
     "weights_of",
     "active_weights_of",
@@ -120,8 +121,48 @@ class Matmul:
         return 2 * self.active_weights
 
 
+@dataclass(frozen=True)
+class Vector:
+    """Parameters of a block that multiply no activation matrix: the scales of
+    a normalisation inside attention (QK-norm) or one learned attention-sink
+    logit per head. ``copies`` vectors of ``width`` parameters each (an
+    indicator switches the vector off). Like biases and the block norms they
+    take no part in the matmul weights N_mm nor in the 2 N_mm FLOP per token.
+    A block lists them among its :class:`Matmul` records, with the same
+    interface (``d_in`` is 0), so that its parameters are one sum."""
+
+    name: str
+    width: sp.Expr
+    copies: sp.Expr = sp.Integer(1)
+
+    d_in = sp.Integer(0)
+    bias = sp.Integer(0)
+    active = None
+
+    @property
+    def d_out(self) -> sp.Expr:
+        return self.width
+
+    @property
+    def weights(self) -> sp.Expr:
+        return sp.Integer(0)
+
+    @property
+    def params(self) -> sp.Expr:
+        return self.copies * self.width
+
+    @property
+    def active_weights(self) -> sp.Expr:
+        return sp.Integer(0)
+
+    @property
+    def forward_flops_per_token(self) -> sp.Expr:
+        return sp.Integer(0)
+
+
 def params_of(records) -> sp.Expr:
-    """Parameters of a tuple of :class:`Matmul` records (weights and biases)."""
+    """Parameters of a tuple of :class:`Matmul` (weights and biases) and
+    :class:`Vector` records."""
     return sp.Add(*(r.params for r in records))
 
 
@@ -155,12 +196,19 @@ def mlp_params(width: sp.Expr) -> sp.Expr:
 
 
 #: Multi-/grouped-query attention: Q (D x H d_h), K and V (D x K d_h each),
-#: output (H d_h x D), optional biases.
+#: output (H d_h x D), optional biases; the scales of a QK-norm of the
+#: block's norm kind (nu per unit width), h_qn head-width vectors on the
+#: queries and h_kn on the keys (Qwen3, Gemma 3: one each, shared by the
+#: heads; OLMo 2: H and K, the whole widths), and one learned sink logit per
+#: query head (gpt-oss).
 ATTENTION = (
     Matmul("q", d, n_h * d_h, S.beta_qkv),
     Matmul("k", d, n_kv * d_h, S.beta_qkv),
     Matmul("v", d, n_kv * d_h, S.beta_qkv),
     Matmul("o", n_h * d_h, d, S.beta_o),
+    Vector("q_norm", d_h, S.nu * S.h_qn),
+    Vector("k_norm", d_h, S.nu * S.h_kn),
+    Vector("sinks", n_h, S.sigma),
 )
 
 #: DeepSeek multi-head latent attention, in the unabsorbed form that
@@ -181,13 +229,14 @@ MLA = (
 #: A dense block's MLP.
 MLP = mlp(f)
 
-#: One mixture-of-experts block: E routed experts (k used per token), a
-#: linear router (D x E), the shared expert(s) of total width F_s (no biases
-#: in any MoE family supported) and, for Qwen-MoE, a D x 1 sigmoid gate on the
-#: shared expert.
+#: One mixture-of-experts block: E routed experts (k used per token; biases
+#: on their projections with beta_mlp, as gpt-oss has), a linear router
+#: (D x E, with a bias in gpt-oss), the shared expert(s) of total width F_s
+#: (no biases in any family supported) and, for Qwen-MoE, a D x 1 sigmoid
+#: gate on the shared expert.
 MOE = (
     *mlp(S.f_e, copies=S.E, active=S.k_e, prefix="expert_"),
-    Matmul("router", d, S.E),
+    Matmul("router", d, S.E, S.beta_r),
     *mlp(S.f_s, bias=0, prefix="shared_"),
     Matmul("shared_gate", d, 1, copies=S.gamma_s),
 )

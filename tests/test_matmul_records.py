@@ -20,9 +20,21 @@ def _same(a, b):
     assert sp.expand(a - b) == 0, sp.expand(a - b)
 
 
+#: The per-block parameter vectors added for the 2026 families, switched off.
+NO_VECTORS = {S.h_qn: 0, S.h_kn: 0, S.sigma: 0, S.beta_r: 0}
+
+
 def test_gqa_attention_params_and_weights():
-    _same(F.ATTN_PARAMS, d * n_h * d_h + 2 * d * n_kv * d_h + n_h * d_h * d
-          + S.beta_qkv * (n_h + 2 * n_kv) * d_h + S.beta_o * d)
+    gqa = (d * n_h * d_h + 2 * d * n_kv * d_h + n_h * d_h * d
+           + S.beta_qkv * (n_h + 2 * n_kv) * d_h + S.beta_o * d)
+    # without QK-norm or sinks, the attention of every family before 2026
+    _same(F.ATTN_PARAMS.subs(NO_VECTORS), gqa)
+    # QK-norm over h d_h query and h' d_h key channels, nu parameters per channel
+    # (Qwen3, Gemma 3: h = h' = 1; OLMo 2: h = H, h' = K), one sink per query head (gpt-oss)
+    h, h2 = sp.symbols("h h2", positive=True)
+    _same(F.ATTN_PARAMS.subs({S.h_qn: h, S.h_kn: h2, S.sigma: 1}), gqa + S.nu * (h + h2) * d_h + n_h)
+    _same(F.ATTN_PARAMS.subs({S.h_qn: 1, S.h_kn: 1, S.sigma: 0}), gqa + 2 * S.nu * d_h)
+    # norms and sinks multiply nothing: no matmul weights, no FLOPs
     _same(F.ATTN_MATMUL_WEIGHTS, 2 * d * n_h * d_h + 2 * d * n_kv * d_h)
 
 
@@ -34,8 +46,17 @@ def test_mlp_params():
 def test_moe_params_and_active_weights():
     expected = (S.E * ((2 + g) * d * S.f_e + S.beta_mlp * ((1 + g) * S.f_e + d))
                 + d * S.E + (2 + g) * d * S.f_s + S.gamma_s * d)
-    _same(F.MOE_PARAMS, expected)
+    _same(F.MOE_PARAMS.subs(NO_VECTORS), expected)
+    # a router with a bias of E (gpt-oss)
+    _same(F.MOE_PARAMS, expected + S.beta_r * S.E)
     _same(F.MOE_MATMUL_WEIGHTS_ACTIVE, S.k_e * (2 + g) * d * S.f_e + d * S.E + (2 + g) * d * S.f_s + S.gamma_s * d)
+
+
+def test_gpt_oss_expert_biases():
+    # GptOssExperts: gate_up_proj_bias (E, 2 F_e) and down_proj_bias (E, D), router bias (E) (transformers
+    # modular_gpt_oss.py); with beta_mlp = beta_r = 1, g = 1 and no shared expert:
+    per_block = F.MOE_PARAMS.subs({S.beta_mlp: 1, S.beta_r: 1, g: 1, S.f_s: 0, S.gamma_s: 0})
+    _same(per_block, S.E * (3 * d * S.f_e + 2 * S.f_e + d) + d * S.E + S.E)
 
 
 def test_mla_params_both_query_paths():
@@ -58,7 +79,7 @@ def test_lm_head_and_matmul_weights():
 
 def test_forward_flops_of_records_are_twice_the_active_weights():
     # 2 FLOP per multiply-add (Kaplan et al. 2020, Table 1: C_forward = 2N)
-    for rec in (*F.ATTENTION, *F.MLP, *F.MOE, F.LM_HEAD):
+    for rec in (*F.ATTENTION, *F.MLP, *F.MOE, F.LM_HEAD, *F.MLA):
         _same(rec.forward_flops_per_token, 2 * rec.active_weights)
 
 
