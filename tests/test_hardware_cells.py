@@ -83,9 +83,11 @@ def test_b200_bandwidth_current_hgx_table():
 
 
 def test_b200_other_cells_same_revision():
-    # same column: 180 GB; FP16/BF16 4.5 PF and FP4 18 PF with sparsity -> dense 2.25 and 9 PF; up to 1,000 W
+    # same column: FP16/BF16 4.5 PF and FP4 18 PF with sparsity -> dense 2.25 and 9 PF; up to 1,000 W.
+    # Capacity: the column's "180GB" is stored as the nvidia-smi total "183359MiB" of an "NVIDIA B200"
+    # (github.com/NVIDIA/TensorRT-LLM/issues/10278), 179.06 GiB
     b200 = hw("b200")
-    assert b200.memory_bytes == 180e9
+    assert b200.memory_bytes == 183359 * 2**20
     assert b200.peaks_flop_per_s["bf16"] == 2.25e15
     assert b200.peaks_flop_per_s["fp4"] == 9e15
     assert b200.tdp_w == 1000
@@ -243,3 +245,49 @@ def test_retrieved_has_one_format():
     retrieved = cm.hardware_table()["retrieved"]
     assert all(re.fullmatch(r"\d{4}-\d{2}", r) for r in retrieved), sorted(set(retrieved))
     assert set(retrieved) == {"2026-11"}
+
+# ----------------------------------------------------------------------
+# Capacities as the bytes a source states: the framebuffer total nvidia-smi reports (MiB x 2^20),
+# read in public GitHub threads and files, instead of the marketing decimal GB. A usable reserve below
+# the total is a parameter of the inference model, not a catalog value.
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "hardware_id, mib",
+    [
+        # "NVIDIA H100 80GB HBM3 ... 700W | 0MiB / 81559MiB": github.com/wilicc/gpu-burn/issues/114,
+        # github.com/NVIDIA/nccl/issues/1264; Modal lists "H100: 81559MiB" (github.com/modal-labs/modal-client/pull/2797)
+        ("h100-sxm", 81559),
+        # "NVIDIA H100 NVL ... 400W | 0MiB / 95830MiB": github.com/NVIDIA/gpu-admin-tools/issues/4
+        ("h100-nvl", 95830),
+        # "NVIDIA H200 ... 700W | 1MiB / 143771MiB", FB Memory Usage Total 143771 MiB:
+        # github.com/thamada/gls gls/H200_smi.py @c0bed08
+        ("h200-sxm", 143771),
+        # "NVIDIA A100-SXM4-40GB ... 400W | 598MiB / 40960MiB": github.com/bottlerocket-os/bottlerocket-core-kit/pull/834
+        ("a100-sxm-40gb", 40960),
+        # "NVIDIA A100-SXM... 400W | 0MiB / 81920MiB": github.com/allenai/PeerRead/issues/40; Modal "A100 80GB: 81920MiB"
+        ("a100-sxm-80gb", 81920),
+        # "NVIDIA L40S, 595.71.05, 46068 MiB": github.com/akash-network/provider-configs/pull/99; Modal "L40S: 46068MiB"
+        ("l40s", 46068),
+        # "NVIDIA L4 ... 72W | 0MiB / 23034MiB": github.com/speaches-ai/speaches/pull/438; Modal "L4: 23034MiB"
+        ("l4", 23034),
+        # "NVIDIA A10G ... 21993MiB / 23028MiB": github.com/NVIDIA/TensorRT-LLM/issues/7818, NVIDIA/DCGM/issues/232
+        ("a10g", 23028),
+        # Modal "T4: 15360MiB (16.11 GB)": github.com/modal-labs/modal-client/pull/2797
+        ("t4", 15360),
+        # "NVIDIA B200 ... 1000W | 166593MiB / 183359MiB": github.com/NVIDIA/TensorRT-LLM/issues/10278
+        ("b200", 183359),
+    ],
+)
+def test_capacity_is_the_nvidia_smi_total(hardware_id, mib):
+    h = hw(hardware_id)
+    assert h.memory_bytes == mib * 2**20
+    assert "nvidia-smi" in h.notes and f"{mib:,} MiB" in h.notes  # the notes say where the bytes come from
+
+
+@pytest.mark.parametrize("hardware_id", ["h100-pcie", "a100-pcie-80gb"])
+def test_capacity_kept_decimal_where_no_nvidia_smi_source(hardware_id):
+    # no citable nvidia-smi capture of the PCIe cards was found: the datasheet's 80 GB stays, and the notes say so
+    h = hw(hardware_id)
+    assert h.memory_bytes == 80e9
+    assert "kept at the datasheet's decimal 80 GB" in h.notes
+
