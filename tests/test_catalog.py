@@ -36,16 +36,20 @@ def test_hardware_columns_are_si():
 @pytest.mark.parametrize(
     "hw_id, dtype, peak, mem_bytes, bw",
     [
-        # NVIDIA H100 datasheet (SXM5): 989.5 TFLOP/s dense BF16 (1,979 with sparsity), 80 GB, 3.35 TB/s
-        ("h100-sxm", "bf16", 989.5e12, 80e9, 3.35e12),
-        # NVIDIA H200 datasheet: same compute as H100 SXM, 141 GB HBM3e at 4.8 TB/s
-        ("h200-sxm", "fp8", 1979e12, 141e9, 4.8e12),
-        # NVIDIA A100 datasheet: 312 TFLOP/s BF16, 40 GB HBM2 at 1,555 GB/s
-        ("a100-sxm-40gb", "bf16", 312e12, 40e9, 1.555e12),
+        # NVIDIA H100 datasheet (SXM5): 989.5 TFLOP/s dense BF16 (1,979 with sparsity), 3.35 TB/s; capacity =
+        # nvidia-smi total "81559MiB" for "NVIDIA H100 80GB HBM3" (github.com/wilicc/gpu-burn/issues/114)
+        ("h100-sxm", "bf16", 989.5e12, 81559 * 2**20, 3.35e12),
+        # NVIDIA H200 datasheet: same compute as H100 SXM, HBM3e at 4.8 TB/s; capacity = nvidia-smi total
+        # "143771MiB" for "NVIDIA H200" (github.com/thamada/gls gls/H200_smi.py @c0bed08)
+        ("h200-sxm", "fp8", 1979e12, 143771 * 2**20, 4.8e12),
+        # NVIDIA A100 datasheet: 312 TFLOP/s BF16, HBM2 at 1,555 GB/s; capacity = nvidia-smi total "40960MiB" for
+        # "NVIDIA A100-SXM4-40GB" (github.com/bottlerocket-os/bottlerocket-core-kit/pull/834)
+        ("a100-sxm-40gb", "bf16", 312e12, 40960 * 2**20, 1.555e12),
         # Google Cloud TPU v4 docs: 275 TFLOP/s bf16, 32 GiB HBM2 (binary), 1,200 GBps
         ("tpu-v4", "bf16", 275e12, 32 * 2**30, 1.2e12),
-        # NVIDIA L4 datasheet: 242 TFLOP/s FP8 with sparsity -> 121 dense BF16, 24 GB, 300 GB/s
-        ("l4", "bf16", 121e12, 24e9, 300e9),
+        # NVIDIA L4 datasheet: 242 TFLOP/s FP8 with sparsity -> 121 dense BF16, 300 GB/s; capacity = nvidia-smi
+        # total "23034MiB" for "NVIDIA L4" (github.com/speaches-ai/speaches/pull/438)
+        ("l4", "bf16", 121e12, 23034 * 2**20, 300e9),
     ],
 )
 def test_datasheet_values(hw_id, dtype, peak, mem_bytes, bw):

@@ -124,11 +124,11 @@ def test_matmul_table_sums_to_the_counts(model):
 # ----------------------------------------------------------------------
 def test_devices_needed_and_kv_tokens_that_fit():
     # Llama-2-7B training state: 16 B/param (ZeRO, Rajbhandari et al. 2020) x 6,738,415,616 = 107.8 GB;
-    # two 80 GB H100s hold it (NVIDIA datasheet: 80 GB)
+    # two H100s hold it (capacity: nvidia-smi total 81,559 MiB = 85.5 GB, github.com/wilicc/gpu-burn/issues/114)
     assert cm.devices_needed(16 * 6_738_415_616, "h100-sxm") == 2
     # Llama-3-8B bf16 weights 16,060,522,496 B (index total_size); 131,072 B of KV per token
-    assert cm.kv_tokens_that_fit("llama-3-8b", "h100-sxm") == (80e9 - 16_060_522_496) // 131_072
-    # Llama-2-70B bf16 weights (138 GB) do not fit one 80 GB device: no room for any token
+    assert cm.kv_tokens_that_fit("llama-3-8b", "h100-sxm") == (81559 * 2**20 - 16_060_522_496) // 131_072
+    # Llama-2-70B bf16 weights (138 GB) do not fit one 85.5 GB device: no room for any token
     assert cm.kv_tokens_that_fit("llama-2-70b", "h100-sxm") == 0
 
 

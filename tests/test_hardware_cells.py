@@ -4,7 +4,9 @@ One test per corrected cell, the source named next to the assertion. Values are 
 (FLOP/s or OP/s, byte, byte/s, W); every source below was read in November 2026.
 """
 
+import math
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -83,9 +85,11 @@ def test_b200_bandwidth_current_hgx_table():
 
 
 def test_b200_other_cells_same_revision():
-    # same column: 180 GB; FP16/BF16 4.5 PF and FP4 18 PF with sparsity -> dense 2.25 and 9 PF; up to 1,000 W
+    # same column: FP16/BF16 4.5 PF and FP4 18 PF with sparsity -> dense 2.25 and 9 PF; up to 1,000 W.
+    # Capacity: the column's "180GB" is stored as the nvidia-smi total "183359MiB" of an "NVIDIA B200"
+    # (github.com/NVIDIA/TensorRT-LLM/issues/10278), 179.06 GiB
     b200 = hw("b200")
-    assert b200.memory_bytes == 180e9
+    assert b200.memory_bytes == 183359 * 2**20
     assert b200.peaks_flop_per_s["bf16"] == 2.25e15
     assert b200.peaks_flop_per_s["fp4"] == 9e15
     assert b200.tdp_w == 1000
@@ -243,3 +247,173 @@ def test_retrieved_has_one_format():
     retrieved = cm.hardware_table()["retrieved"]
     assert all(re.fullmatch(r"\d{4}-\d{2}", r) for r in retrieved), sorted(set(retrieved))
     assert set(retrieved) == {"2026-11"}
+
+
+# ----------------------------------------------------------------------
+# Capacities as the bytes a source states: the framebuffer total nvidia-smi reports (MiB x 2^20),
+# read in public GitHub threads and files, instead of the marketing decimal GB. A usable reserve below
+# the total is a parameter of the inference model, not a catalog value.
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "hardware_id, mib",
+    [
+        # "NVIDIA H100 80GB HBM3 ... 700W | 0MiB / 81559MiB": github.com/wilicc/gpu-burn/issues/114,
+        # github.com/NVIDIA/nccl/issues/1264; Modal lists "H100: 81559MiB" (github.com/modal-labs/modal-client/pull/2797)
+        ("h100-sxm", 81559),
+        # "NVIDIA H100 NVL ... 400W | 0MiB / 95830MiB": github.com/NVIDIA/gpu-admin-tools/issues/4
+        ("h100-nvl", 95830),
+        # "NVIDIA H200 ... 700W | 1MiB / 143771MiB", FB Memory Usage Total 143771 MiB:
+        # github.com/thamada/gls gls/H200_smi.py @c0bed08
+        ("h200-sxm", 143771),
+        # "NVIDIA A100-SXM4-40GB ... 400W | 598MiB / 40960MiB": github.com/bottlerocket-os/bottlerocket-core-kit/pull/834
+        ("a100-sxm-40gb", 40960),
+        # "NVIDIA A100-SXM... 400W | 0MiB / 81920MiB": github.com/allenai/PeerRead/issues/40; Modal "A100 80GB: 81920MiB"
+        ("a100-sxm-80gb", 81920),
+        # "NVIDIA L40S, 595.71.05, 46068 MiB": github.com/akash-network/provider-configs/pull/99; Modal "L40S: 46068MiB"
+        ("l40s", 46068),
+        # "NVIDIA L4 ... 72W | 0MiB / 23034MiB": github.com/speaches-ai/speaches/pull/438; Modal "L4: 23034MiB"
+        ("l4", 23034),
+        # "NVIDIA A10G ... 21993MiB / 23028MiB": github.com/NVIDIA/TensorRT-LLM/issues/7818, NVIDIA/DCGM/issues/232
+        ("a10g", 23028),
+        # Modal "T4: 15360MiB (16.11 GB)": github.com/modal-labs/modal-client/pull/2797
+        ("t4", 15360),
+        # "NVIDIA B200 ... 1000W | 166593MiB / 183359MiB": github.com/NVIDIA/TensorRT-LLM/issues/10278
+        ("b200", 183359),
+        # "NVIDIA GH200 120GB ... 639MiB / 97871MiB" on JSC's JEDI: a revision of mccode-dev/Helmholtz2025 install/README.md
+        ("gh200-120gb", 97871),
+    ],
+)
+def test_capacity_is_the_nvidia_smi_total(hardware_id, mib):
+    h = hw(hardware_id)
+    assert h.memory_bytes == mib * 2**20
+    assert "nvidia-smi" in h.notes and f"{mib:,} MiB" in h.notes  # the notes say where the bytes come from
+
+
+@pytest.mark.parametrize("hardware_id", ["h100-pcie", "a100-pcie-80gb"])
+def test_capacity_kept_decimal_where_no_nvidia_smi_source(hardware_id):
+    # no citable nvidia-smi capture of the PCIe cards was found: the datasheet's 80 GB stays, and the notes say so
+    h = hw(hardware_id)
+    assert h.memory_bytes == 80e9
+    assert "kept at the datasheet's decimal 80 GB" in h.notes
+
+
+# ----------------------------------------------------------------------
+# Devices the published inference measurements use (data/measurements/inference.csv)
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "hardware_id, bandwidth, memory",
+    [
+        # M1: Apple states no figure; AnandTech: 128-bit LPDDR4X-4266 = 68.25 GB/s (secondary, marked below).
+        # 8 GB: XiongjieDai README (M1, 7-core GPU, 8 GB); Apple MacBook Air (M1) specs: 8GB base
+        ("apple-m1-7c-gpu", 68.25e9, 8e9),
+        ("apple-m1-8c-gpu", 68.25e9, 8e9),
+        # Apple newsroom 2021-10: "M1 Pro offers up to 200GB/s ... M1 Max delivers up to 400GB/s"
+        ("apple-m1-pro-14c-gpu", 200e9, 16e9),
+        ("apple-m1-pro-16c-gpu", 200e9, 16e9),
+        ("apple-m1-max-24c-gpu", 400e9, 32e9),
+        # 64 GB: the configuration XiongjieDai measured (M1 Max, 32-core GPU, 64 GB)
+        ("apple-m1-max-32c-gpu", 400e9, 64e9),
+        # Apple newsroom 2022-03: M1 Ultra 800GB/s; Mac Studio M1 Ultra base 64GB
+        ("apple-m1-ultra-48c-gpu", 800e9, 64e9),
+        ("apple-m1-ultra-64c-gpu", 800e9, 64e9),
+        # Apple MacBook Pro (14-inch, 2023) tech specs: M2 Pro "200GB/s", 16GB; M2 Max "400GB/s", 32GB
+        ("apple-m2-pro-16c-gpu", 200e9, 16e9),
+        ("apple-m2-pro-19c-gpu", 200e9, 16e9),
+        ("apple-m2-max-30c-gpu", 400e9, 32e9),
+        ("apple-m2-max-38c-gpu", 400e9, 32e9),
+        # Apple newsroom 2023-06: M2 Ultra 800GB/s; 64GB base
+        ("apple-m2-ultra-60c-gpu", 800e9, 64e9),
+        # M3 100GB/s, 8GB base (secondary, marked below)
+        ("apple-m3-10c-gpu", 100e9, 8e9),
+        # MacBook Pro (16-inch, Nov 2023) tech specs: M3 Pro "150GB/s", 18GB; M3 Max 14-core CPU / 30-core GPU
+        # "(300GB/s memory bandwidth)", 36GB
+        ("apple-m3-pro-14c-gpu", 150e9, 18e9),
+        ("apple-m3-pro-18c-gpu", 150e9, 18e9),
+        ("apple-m3-max-30c-gpu", 300e9, 36e9),
+        # NVIDIA Jetson Thor page (quoted): 128 GB LPDDR5X, 273 GB/s
+        ("jetson-agx-thor-devkit", 273e9, 128e9),
+        # NVIDIA jetson-modules page / Super dev kit datasheet: 8 GB LPDDR5, 102 GB/s
+        ("jetson-orin-nano-8gb-super", 102e9, 8e9),
+        # NVIDIA DGX Spark: 128 GB LPDDR5x unified, 273 GB/s
+        ("dgx-spark-gb10", 273e9, 128e9),
+        # NVIDIA GH200 datasheet: 96GB HBM3 "Up to 4TB/s" (capacity: nvidia-smi total, tested above)
+        ("gh200-120gb", 4e12, 97871 * 2**20),
+        # RTX 3090 Ti: 24GB GDDR6X, 21 Gbps x 384 bit = 1,008 GB/s (secondary, marked below)
+        ("rtx-3090-ti", 1008e9, 24e9),
+        # RX 7900 XTX: 24 GB GDDR6, 960 GB/s (secondary, marked below)
+        ("rx-7900-xtx", 960e9, 24e9),
+    ],
+)
+def test_measured_devices_bandwidth_and_memory(hardware_id, bandwidth, memory):
+    h = hw(hardware_id)
+    assert h.memory_bandwidth_bytes_per_s == bandwidth
+    assert h.memory_bytes == memory
+    assert h.retrieved == "2026-11" and h.source
+
+
+def test_apple_variants_publish_no_peaks():
+    # Apple publishes no GPU FLOP/s for these bins (only the 76-core M2 Ultra has a figure, in apple-m2-ultra)
+    for hid in cm.list_hardware():
+        if hid.startswith("apple-") and hid.endswith("c-gpu"):
+            h = hw(hid)
+            assert not any(math.isfinite(v) for v in h.peaks_flop_per_s.values()), hid
+            assert math.isnan(h.tdp_w), hid
+
+
+def test_bins_are_separate_rows():
+    # the M3 Max 30-core bin is 300 GB/s, the 40-core bin (apple-m3-max) 400 GB/s; the M2 Ultra 60-core bin has
+    # no peak while apple-m2-ultra is the 76-core bin with Apple's 27.2 TFLOPS
+    assert hw("apple-m3-max-30c-gpu").memory_bandwidth_bytes_per_s == 300e9
+    assert hw("apple-m3-max").memory_bandwidth_bytes_per_s == 400e9
+    assert not hw("apple-m2-ultra-60c-gpu").has_peak("fp32") and hw("apple-m2-ultra").has_peak("fp32")
+
+
+def test_gh200_dense_peaks_from_datasheet():
+    # GH200 datasheet: FP64 Tensor Core 67, FP32 67, TF32 989* | 494, BF16/FP16 1,979* | 990, FP8 3,958* | 1,979,
+    # INT8 3,958* | 1,979 (* with sparsity; the dense figure after the bar is entered)
+    p = hw("gh200-120gb").peaks_flop_per_s
+    assert (p["fp64"], p["fp32"], p["tf32"], p["bf16"], p["fp16"], p["fp8"], p["int8"]) == (
+        67e12, 67e12, 494e12, 990e12, 990e12, 1979e12, 1979e12)
+
+
+def test_edge_peaks_are_sparse_over_two():
+    # Jetson Thor: 2,070 FP4 TFLOPS sparse -> 1,035; DGX Spark: 1 PFLOP FP4 sparse -> 0.5; Orin Nano Super:
+    # 67 INT8 TOPS sparse -> 33.5. Each is marked as derived by arithmetic.
+    assert hw("jetson-agx-thor-devkit").peaks_flop_per_s["fp4"] == 1035e12
+    assert hw("dgx-spark-gb10").peaks_flop_per_s["fp4"] == 500e12
+    assert hw("jetson-orin-nano-8gb-super").peaks_flop_per_s["int8"] == 33.5e12
+    assert hw("jetson-orin-nano-8gb-super").tdp_w == 25 and hw("jetson-agx-thor-devkit").tdp_w == 130
+
+
+@pytest.mark.parametrize(
+    "hardware_id, columns",
+    [
+        ("apple-m1-7c-gpu", {"memory_bandwidth_bytes_per_s"}),
+        ("apple-m1-8c-gpu", {"memory_bandwidth_bytes_per_s"}),
+        ("apple-m1-pro-14c-gpu", {"memory_bytes"}),
+        ("apple-m1-pro-16c-gpu", {"memory_bytes"}),
+        ("apple-m1-max-24c-gpu", {"memory_bytes"}),
+        ("apple-m1-ultra-48c-gpu", {"memory_bytes"}),
+        ("apple-m1-ultra-64c-gpu", {"memory_bytes"}),
+        ("apple-m2-ultra-60c-gpu", {"memory_bytes"}),
+        ("apple-m3-10c-gpu", {"memory_bytes", "memory_bandwidth_bytes_per_s"}),
+        ("apple-m3-pro-14c-gpu", {"memory_bytes", "memory_bandwidth_bytes_per_s"}),
+        ("jetson-agx-thor-devkit", {"peak_fp4_flop_per_s", "memory_bandwidth_bytes_per_s", "tdp_w"}),
+        ("jetson-orin-nano-8gb-super", {"peak_int8_op_per_s"}),
+        ("dgx-spark-gb10", {"peak_fp4_flop_per_s", "memory_bandwidth_bytes_per_s"}),
+        ("rtx-3090-ti", {"memory_bytes", "memory_bandwidth_bytes_per_s", "tdp_w"}),
+        ("rx-7900-xtx", {"memory_bytes", "memory_bandwidth_bytes_per_s", "tdp_w"}),
+    ],
+)
+def test_new_devices_mark_secondary_and_derived_cells(hardware_id, columns):
+    assert set(hw(hardware_id).derived_columns) == columns
+
+
+def test_every_hardware_id_of_the_inference_measurements_is_in_the_catalog():
+    # each device the published inference measurements name, unambiguously, is now a catalog row
+    df = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "measurements" / "inference.csv", dtype=str,
+                     keep_default_na=False)
+    missing = sorted(set(df.loc[df["hardware_in_catalog"] == "false", "hardware"]) - {""})
+    # left out: ambiguous between catalog rows (a100, h100, h100-80gb, jetson-orin-nano), or not a device the
+    # catalog models (cerebras-cs-3)
+    assert missing == ["a100", "cerebras-cs-3", "h100", "h100-80gb", "jetson-orin-nano"]

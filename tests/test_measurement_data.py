@@ -388,3 +388,34 @@ def test_price_spot_checks():
     # EIA Electric Power Annual 2023: Virginia industrial 8.92 cents/kWh
     va = one(load("energy"), kind="electricity_price", region="US-Virginia", sector="industrial")
     assert float(va["value"]) == pytest.approx(0.0892) and "eia.gov" in va["source"]
+
+
+def test_inference_rows_in_the_catalog_agree_with_its_bandwidth():
+    # rows that quote an advertised bandwidth ("Apple M1 Pro, 14-core GPU, 200 GB/s advertised", from the llama.cpp
+    # Apple Silicon table of ggml-org/llama.cpp discussion #4167) agree with the catalog row they map to; the table
+    # rounds the M1's 68.25 GB/s to 68
+    df = load("inference")
+    hw = pd.read_csv(DATA / "hardware.csv").set_index("id")["memory_bandwidth_bytes_per_s"]
+    rows = df[(df["hardware_in_catalog"] == "true") & df["hardware_as_stated"].str.contains("GB/s advertised")]
+    assert len(rows) >= 100
+    for _, row in rows.iterrows():
+        stated = float(re.search(r"([\d.]+) GB/s advertised", row["hardware_as_stated"]).group(1)) * 1e9
+        assert abs(hw[row["hardware"]] - stated) <= 0.5e9, (row["id"], row["hardware"], stated)
+
+
+def test_inference_rows_map_to_the_bin_they_measured():
+    df = load("inference")
+    # every GPU-core bin of the llama.cpp Apple Silicon table has its own catalog row
+    apple = df[df["source"].str.contains("discussions/4167")]
+    assert (apple["hardware_in_catalog"] == "true").all()
+    for _, row in apple.iterrows():
+        cores = re.search(r"(\d+)-core GPU", row["hardware_as_stated"]).group(1)
+        # the M2 rows (8- and 10-core GPU) share apple-m2, which has no GPU-specific cell
+        assert row["hardware"] == "apple-m2" or row["hardware"].endswith(f"-{cores}c-gpu") or (
+            row["hardware"] in ("apple-m2-ultra", "apple-m3-max") and cores in ("76", "40")), row["id"]
+    # Jetson AI Lab: the Super-mode rows map to the Super row; rows that do not say which mode stay ambiguous
+    nano = df[df["hardware_as_stated"].str.startswith("Jetson Orin Nano")]
+    super_ = nano[nano["hardware_as_stated"].str.contains("Super (8 GB)", regex=False)]
+    assert (super_["hardware"] == "jetson-orin-nano-8gb-super").all() and len(super_) == 7
+    unclear = nano[nano["hardware"] == "jetson-orin-nano"]
+    assert (unclear["hardware_candidates"] == "jetson-orin-nano-8gb;jetson-orin-nano-8gb-super").all()

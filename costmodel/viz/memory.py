@@ -282,8 +282,13 @@ def fit_heatmap(data: pd.DataFrame | None = None, *, cell: int = 14, **kwargs) -
         name="weight_dtype", value=dtypes[0],
         bind=alt.binding_select(options=dtypes, name="Weight format "),
     )
+    # the cells go in inline (one record per model, device and format, only the columns drawn), past
+    # Altair's 5,000-row guard for DataFrames: the catalog grid is larger than that
+    cols = ["model", "hardware", "weight_dtype", "status", "mark", "n_params_b", "total_gb", "memory_gb",
+            "fraction_of_memory"]
+    records = df[cols].astype(object).where(df[cols].notna(), None).to_dict(orient="records")
     base = (
-        alt.Chart(df)
+        alt.Chart(alt.InlineData(values=records))
         .transform_filter("datum.weight_dtype == weight_dtype")
         .encode(
             x=alt.X("hardware:N", sort=devices, title="Device (by memory)", axis=alt.Axis(labelAngle=-50)),
