@@ -59,6 +59,7 @@ __all__ = [
     "min_devices",
     "memory_per_device",
     "weight_bytes_stored",
+    "phase_roofline",
 ]
 
 #: Fraction of device memory a serving engine uses for weights, KV cache and
@@ -200,6 +201,8 @@ def _weights(arch: Architecture, fmt: WeightFormat) -> _Weights:
         for r in records:
             bits = fmt.matmul_bits_by_record.get(r.name, fmt.matmul_bits)
             weights = arch.evaluate(r.weights)
+            if not weights:  # absent in this model (no shared expert, no query bottleneck...)
+                continue
             matrix_params += n_blocks * weights
             if kind == "moe" and r.name.startswith("expert_"):
                 one = weights / arch.n_experts  # one expert's share of this record in one block
@@ -737,3 +740,71 @@ def min_devices(arch: ArchLike, hw: HardwareLike, *, batch: int = 1, context: in
         if np.all(w + kv + ws <= h.memory_bytes * frac):
             return n
     raise ValueError(f"{a.name} does not fit on up to {max_devices} x {h.id} at batch {batch}, context {context}")
+
+
+# ----------------------------------------------------------------------
+# The roofline view
+# ----------------------------------------------------------------------
+def phase_roofline(arch: ArchLike, hardware: HardwareLike, *, prompt_tokens: ArrayLike = 1024,
+                   context: ArrayLike | None = None, batch: ArrayLike = 1, weight_dtype: str = "bf16",
+                   kv_dtype: str = "bf16", compute_dtype: str | None = None, eta_compute: ArrayLike = 1.0,
+                   eta_memory: ArrayLike = 1.0, check_fit: bool = True) -> pd.DataFrame:
+    """Where a prefill pass and a decode step land on ``hardware``'s roofline:
+    a view on the step model of :func:`prefill` and :func:`decode` that sums
+    their components into one operation (FLOP, bytes moved, intensity) and
+    times it with one roofline, max(F / (pi eta_c), M / (beta eta_m)).
+
+    Prefill: a causal pass over ``prompt_tokens`` for each of ``batch``
+    sequences (logits of the last token). Decode: one new token per sequence
+    at cache length ``context`` (default ``prompt_tokens``). Bytes count the
+    weights read in ``weight_dtype`` (a :mod:`costmodel.formats` name; for MoE
+    only the experts the batch touches), the KV cache read and written, and
+    the activations each matmul reads and writes. ``batch``, ``prompt_tokens``
+    and ``context`` broadcast; one row per phase and input point, with a
+    column for each input, the memory weights, cache and workspace need
+    (``memory_needed_bytes``) and whether it ``fits`` (False where the device
+    publishes no capacity). Raises ``ValueError`` if it does not fit (unless
+    ``check_fit=False``). For latencies with per-component rooflines and
+    fitted efficiencies use :func:`prefill` and :func:`decode`. Defined in
+    :ref:`sec_roofline`.
+    """
+    s = _setup(arch, hardware, 1, None, 1, 1, weight_dtype, kv_dtype, compute_dtype)
+    if s.compute_dtype is None:
+        s.hw.peak_flops(V.dtype("compute_dtype", compute_dtype or "bf16"))  # raises, naming the device
+    b = V.size("batch", batch, minimum=1, integer=True)
+    p = V.size("prompt_tokens", prompt_tokens, minimum=1, integer=True)
+    c = p if context is None else V.size("context", context, integer=True)
+    check_fit = V.flag("check_fit", check_fit)
+    eta_c, eta_m = V.fraction("eta_compute", eta_compute), V.fraction("eta_memory", eta_memory)
+    shape = V.broadcast(batch=b, prompt_tokens=p, context=c)
+    b, p, c = (np.broadcast_to(x, shape) for x in (b, p, c))
+    w, kv, ws = _memory_per_device(s, b, c + 1, b * p)
+    need = np.broadcast_to(w + kv + ws, shape)
+    if check_fit and not math.isfinite(s.hw.memory_bytes):
+        raise ValueError(f"hardware {s.hw.id!r} has no published memory_bytes, so whether {s.arch.name} fits cannot "
+                         "be checked; pass check_fit=False to compute the roofline anyway")
+    fits = _fit_check(s, need, 1.0, False)
+    if check_fit and not np.all(fits):
+        raise ValueError(f"{s.arch.name} does not fit on {s.hw.id}: weights ({s.fmt.name}) + KV cache + workspace "
+                         f"need {float(np.max(need)) / 1e9:.1f} GB but memory_bytes is {s.hw.memory_bytes / 1e9:.1f} GB; "
+                         "reduce batch/context, quantise, or shard")
+    pi, beta = s.hw.peak_flops(s.compute_dtype), s.hw.memory_bandwidth_bytes_per_s
+    frames = []
+    for phase, new, cached, tokens in (("prefill", p, np.zeros(shape), b * p), ("decode", np.ones(shape), c, b)):
+        comp, _ = _step(s, b, new, cached, decode=phase == "decode", logits_all=False)
+        flop = np.broadcast_to(sum(f for f, _ in comp.values()), shape)
+        moved = np.broadcast_to(sum(m for _, m in comp.values()), shape)
+        t_c, t_m = flop / (pi * eta_c), moved / (beta * eta_m)
+        t = np.maximum(t_c, t_m)
+        frames.append(pd.DataFrame({
+            "model": s.arch.name, "hardware": s.hw.id, "phase": phase, "batch": b.ravel(),
+            "prompt_tokens": p.ravel(), "context": c.ravel(), "weight_dtype": s.fmt.name,
+            "compute_dtype": s.compute_dtype, "tokens": np.broadcast_to(tokens, shape).ravel(),
+            "flop": flop.ravel(), "bytes": moved.ravel(), "intensity_flop_per_byte": (flop / moved).ravel(),
+            "time_compute_s": np.broadcast_to(t_c, shape).ravel(), "time_memory_s": np.broadcast_to(t_m, shape).ravel(),
+            "time_s": np.broadcast_to(t, shape).ravel(),
+            "bound": np.where(np.broadcast_to(t_c >= t_m, shape), "compute", "memory").ravel(),
+            "tokens_per_s": (np.broadcast_to(tokens, shape) / np.broadcast_to(t, shape)).ravel(),
+            "memory_needed_bytes": need.ravel(), "fits": np.broadcast_to(fits, shape).ravel(),
+        }))
+    return pd.concat(frames, ignore_index=True)

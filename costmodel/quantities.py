@@ -7,7 +7,9 @@ broadcasts over them and is a Python float for scalar inputs. Units are SI:
 FLOP, byte, second. Public functions validate their inputs once, through
 :mod:`costmodel._validate`, and then call private kernels (``_kv``,
 ``_weights``...) that never check again; composite functions such as
-:func:`phase_roofline` compose the kernels.
+:func:`memory_fit_table` compose the kernels. The step model of inference
+(and :func:`costmodel.phase_roofline`, a view on it) is in
+:mod:`costmodel.inference`.
 
 Book sections: ``sec_memory`` (bytes), ``sec_roofline`` (FLOPs and time),
 ``sec_hardware`` (device tables).
@@ -41,7 +43,6 @@ __all__ = [
     "arithmetic_intensity",
     "ridge_intensity",
     "ridge_table",
-    "phase_roofline",
     "memory_fit_table",
     "devices_needed",
     "kv_tokens_that_fit",
@@ -76,20 +77,6 @@ def _forward(arch: Architecture, T, C):
 
 def _prefill(arch: Architecture, T, C_0):
     return _call(F.PREFILL_FLOPS, arch, T=T, C_0=C_0)
-
-
-def _weights_read_params(arch: Architecture, batch):
-    """Parameters read from memory by one step over ``batch`` tokens: every
-    weight but the input embedding tables (a lookup reads only ``batch`` rows;
-    a tied table is read whole as the LM head), and of the routed experts
-    only the distinct ones the batch touches."""
-    lookup_rows = np.minimum(batch, arch.vocab_size) * arch.d_model
-    untied = arch.n_embedding_params - int(arch.tied_embeddings) * arch.vocab_size * arch.d_model
-    dense = arch.n_params - untied + lookup_rows
-    if not arch.is_moe:
-        return np.asarray(dense, dtype=np.float64)
-    touched = _call(F.EXPERTS_TOUCHED, arch, B=batch)
-    return dense - arch.n_moe_layers * (arch.n_experts - touched) * arch.count(F.PER_EXPERT_PARAMS)
 
 
 # ----------------------------------------------------------------------
@@ -319,75 +306,6 @@ def ridge_table(hardware: Iterable[HardwareLike] | None = None, dtype: str = "bf
     cols = ["hardware", "name", "category", "peak_flop_per_s", "memory_bandwidth_bytes_per_s", "memory_bytes",
             "ridge_flop_per_byte"]
     return pd.DataFrame(rows, columns=cols).sort_values("ridge_flop_per_byte", ascending=False, ignore_index=True)
-
-
-def phase_roofline(arch: ArchLike, hardware: HardwareLike, *, prompt_tokens: ArrayLike = 1024,
-                   context: ArrayLike | None = None, batch: ArrayLike = 1, weight_dtype: str = "bf16",
-                   kv_dtype: str = "bf16", compute_dtype: str | None = None, eta_compute: ArrayLike = 1.0,
-                   eta_memory: ArrayLike = 1.0, check_fit: bool = True) -> pd.DataFrame:
-    """Where prefill and one decode step land on ``hardware``'s roofline.
-
-    Prefill: a causal pass over ``prompt_tokens`` for each of ``batch``
-    sequences; it reads the weights once and writes the KV cache. Decode: one
-    new token per sequence at cache length ``context`` (default
-    ``prompt_tokens``); it reads the weights (for MoE only the experts the
-    batch touches) and every sequence's KV cache. Activation traffic is
-    ignored. ``compute_dtype`` defaults to ``weight_dtype``; int4/fp4 weights
-    on a device without such a peak are taken as weight-only quantisation
-    computed in bf16. ``batch`` may be an array. Returns a tidy DataFrame,
-    one row per phase and batch, with the memory the weights plus the final
-    KV cache need (``memory_needed_bytes``) and whether that ``fits`` on the
-    device (False where the device publishes no capacity). Raises
-    ``ValueError`` if it does not fit (unless ``check_fit=False``). Defined in
-    :ref:`sec_roofline`.
-    """
-    arch = V.as_arch(arch)
-    hw = V.as_hardware(hardware)
-    w_dtype = V.dtype("weight_dtype", weight_dtype)
-    c_dtype = V.dtype("compute_dtype", compute_dtype or w_dtype)
-    if c_dtype in ("int4", "fp4") and not hw.has_peak(c_dtype):
-        c_dtype = "bf16"
-    b = np.atleast_1d(V.size("batch", batch, minimum=1, integer=True))
-    p = V.size("prompt_tokens", prompt_tokens, minimum=1, integer=True)
-    c = p if context is None else V.size("context", context, integer=True)
-    check_fit = V.flag("check_fit", check_fit)
-    eta_c, eta_m = V.fraction("eta_compute", eta_compute), V.fraction("eta_memory", eta_memory)
-    b_w, b_kv = bytes_per_element(w_dtype), bytes_per_element(V.dtype("kv_dtype", kv_dtype))
-    pi, beta = hw.peak_flops(c_dtype), hw.memory_bandwidth_bytes_per_s
-    need = _weights(arch, b_w) + _kv(arch, c + 1, b, b_kv)
-    if check_fit and not math.isfinite(hw.memory_bytes):
-        raise ValueError(
-            f"hardware {hw.id!r} has no published memory_bytes, so whether {arch.name} fits cannot be "
-            "checked; pass check_fit=False to compute the roofline anyway"
-        )
-    fits = need <= hw.memory_bytes if math.isfinite(hw.memory_bytes) else np.zeros(np.shape(need), bool)
-    if check_fit and not np.all(fits):
-        raise ValueError(
-            f"{arch.name} does not fit on {hw.id}: weights ({w_dtype}) + KV cache need {float(np.max(need)) / 1e9:.1f} GB "
-            f"but memory_bytes is {hw.memory_bytes / 1e9:.1f} GB; reduce batch/context, quantise, or shard"
-        )
-    rows = []
-    for phase in ("prefill", "decode"):
-        if phase == "prefill":
-            flop = b * _prefill(arch, p, 0.0)
-            moved = _weights_read_params(arch, b * p) * b_w + _kv(arch, p, b, b_kv)
-            tokens = b * p
-        else:
-            flop = b * _forward(arch, 1.0, c + 1)
-            moved = _weights_read_params(arch, b) * b_w + _kv(arch, c, b, b_kv)
-            tokens = b
-        t_c = flop / (pi * eta_c)
-        t_m = moved / (beta * eta_m)
-        t = F.numeric(F.ROOFLINE_TIME)(F_op=flop, M_op=moved, pi=pi, beta_mem=beta, eta_c=eta_c, eta_m=eta_m)
-        rows.append(pd.DataFrame({
-            "model": arch.name, "hardware": hw.id, "phase": phase, "batch": b,
-            "tokens": np.broadcast_to(tokens, b.shape), "flop": flop, "bytes": moved,
-            "intensity_flop_per_byte": flop / moved, "time_compute_s": t_c, "time_memory_s": t_m,
-            "time_s": t, "bound": np.where(t_c >= t_m, "compute", "memory"),
-            "tokens_per_s": np.broadcast_to(tokens, b.shape) / t,
-            "memory_needed_bytes": np.broadcast_to(need, b.shape), "fits": np.broadcast_to(fits, b.shape),
-        }))
-    return pd.concat(rows, ignore_index=True)
 
 
 # ----------------------------------------------------------------------

@@ -104,13 +104,17 @@ def test_roofline_time_and_ridge():
 
 def test_decode_is_memory_bound_on_h100():
     # One decode step of Llama-2-7B in bf16 at batch 1 reads ~13.2 GB of weights (all
-    # but the 32000 x 4096 input embedding, of which it reads one row) and 512 tokens
-    # of KV cache: ~4 ms at 3.35 TB/s, while its ~13 GFLOP take ~14 us at peak.
+    # but the 32000 x 4096 input embedding, of which it reads one row), 512 tokens
+    # of KV cache, writes one token's, and moves each matmul's input and output
+    # (per block q, k, v, o 4096 -> 4096, gate and up 4096 -> 11008, down 11008 -> 4096;
+    # the LM head 4096 -> 32000): ~4 ms at 3.35 TB/s, while its ~13 GFLOP take ~14 us at peak.
     df = cm.phase_roofline("llama-2-7b", "h100-sxm", prompt_tokens=512, batch=1)
     dec = df[df.phase == "decode"].iloc[0]
     assert dec.bound == "memory"
     weights = 6_738_415_616 - 32000 * 4096 + 4096
-    assert dec.time_s == pytest.approx((2 * weights + 512 * 524_288) / 3.35e12, rel=1e-9)
+    activations = 32 * (4 * 8192 + 3 * 15104) + 4096 + 32000
+    moved = 2 * weights + 513 * 524_288 + 2 * activations
+    assert dec.time_s == pytest.approx(moved / 3.35e12, rel=1e-9)
     pre = df[df.phase == "prefill"].iloc[0]
     assert pre.bound == "compute"
 
@@ -118,12 +122,16 @@ def test_decode_is_memory_bound_on_h100():
 def test_moe_decode_reads_touched_experts():
     # batch 1 reads 2 of 8 experts per block; a large batch touches all 8
     arch = cm.load_model("mixtral-8x7b-v0.1")
-    df = cm.phase_roofline(arch, "h200-sxm", prompt_tokens=16, batch=[1, 4096])
+    df = cm.phase_roofline(arch, "h200-sxm", prompt_tokens=16, batch=[1, 4096], check_fit=False)
     dec = df[df.phase == "decode"].set_index("batch")
-    kv = cm.kv_cache_bytes(arch, 16, "bf16", np.array([1, 4096]))
+    kv = cm.kv_cache_bytes(arch, 17, "bf16", np.array([1, 4096]))  # 16 read, 1 written
     emb = 32000 * 4096  # the untied input embedding: only `batch` rows are read
-    assert dec.loc[1.0, "bytes"] - kv[0] == pytest.approx(2 * (arch.n_active_params - emb + 4096))
-    assert dec.loc[4096.0, "bytes"] - kv[1] == pytest.approx(2 * (arch.n_params - emb + 4096 * 4096), rel=1e-9)
+    # activations read and written per token: q, o 4096 -> 4096, k, v 4096 -> 1024, router 4096 -> 8,
+    # 2 experts x (gate, up 4096 -> 14336, down 14336 -> 4096), and the LM head 4096 -> 32000
+    act = 2 * (32 * (2 * 8192 + 2 * 5120 + 4104 + 2 * 3 * 18432) + 4096 + 32000)
+    assert dec.loc[1.0, "bytes"] - kv[0] - act == pytest.approx(2 * (arch.n_active_params - emb + 4096))
+    assert dec.loc[4096.0, "bytes"] - kv[1] - 4096 * act == pytest.approx(
+        2 * (arch.n_params - emb + 4096 * 4096), rel=1e-9)
 
 
 def test_training_state_is_16_bytes_per_param():

@@ -62,14 +62,15 @@ def test_decode_intensity_llama2_7b_batch1_bf16(dataset):
     #   all parameters N = N_mm + V D (embedding) + (2 L + 1) D (RMSNorms)        = 6,738,415,616
     # One decode step at cache length C = 1024 (the token attends to C + 1 positions):
     #   FLOP  = 2 N_mm + 4 L D (C + 1)     (2 per multiply-add; QK^T and AV)
-    #   bytes = 2 (N - V D + D) + 2 x 2 L D C  (bf16 weights but the input embedding, of
-    #           which one row is read; K and V of C cached tokens)
+    #   bytes = 2 (N - V D + D) + 2 x 2 L D (C + 1) + 2 A  (bf16 weights but the input embedding, of
+    #           which one row is read; K and V of C cached tokens read and one written; the
+    #           A = L (4 x 2D + 3 (D + F)) + D + V activation elements the matmuls read and write)
     # = 13.75e9 FLOP / 13.75e9 bytes, about 1 FLOP/byte: 2 N_mm FLOP over ~2 N_mm bytes.
     D, L, F, V, C = 4096, 32, 11008, 32000, PROMPT
     n_mm = L * (4 * D**2 + 3 * D * F) + V * D
     n = n_mm + V * D + (2 * L + 1) * D
     flop = 2 * n_mm + 4 * L * D * (C + 1)
-    moved = 2 * (n - V * D + D) + 2 * 2 * L * D * C
+    moved = 2 * (n - V * D + D) + 2 * 2 * L * D * (C + 1) + 2 * (L * (8 * D + 3 * (D + F)) + D + V)
     row = dataset.query("model == 'llama-2-7b' and hardware == 'h100-sxm' and phase == 'decode' and batch == 1")
     assert len(row) == 1
     intensity = float(row["intensity_flop_per_byte"].iloc[0])

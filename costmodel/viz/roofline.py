@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import list_hardware, load_hardware, load_model
-from ..quantities import attainable_flop_per_s, phase_roofline, ridge_intensity, ridge_table
+from ..inference import phase_roofline
+from ..quantities import attainable_flop_per_s, ridge_intensity, ridge_table
 
 __all__ = [
     "DEFAULT_MODELS",
