@@ -66,7 +66,6 @@ class Architecture:
     norm: str = "rms"  # "rms" | "layer" | "none"
     norms_per_block: int = 2
     learned_positions: int = 0  # P
-    parallel_block: bool = False
     # mixture of experts
     n_experts: int = 0  # E
     n_experts_per_token: int = 0  # k
@@ -175,6 +174,14 @@ class Architecture:
     def kv_elements_per_token_layer(self) -> int:
         """e_kv: cached elements one token adds to one block (2 K d_h; MLA r_kv + d_rope)."""
         return self.count(F.MLA_KV_ELEMENTS_PER_TOKEN_LAYER if self.is_mla else F.KV_ELEMENTS_PER_TOKEN_LAYER)
+
+    def kv_bytes_per_token(self, dtype: str = "bf16") -> float:
+        """KV-cache bytes one token adds while the context is within every
+        window: L e_kv b_kv, with ``dtype`` the cache's numeric format.
+        Defined in :ref:`sec_memory`."""
+        from .dtypes import bytes_per_element
+
+        return float(self.n_layers * self.kv_elements_per_token_layer * bytes_per_element(dtype, "dtype"))
 
     @cached_property
     def symbols(self) -> Mapping[str, int | float]:

@@ -112,7 +112,6 @@ class Family:
     attn_out_bias: Any = Key("attention_bias", False)
     mlp_bias: Any = Key("mlp_bias", False)
     lm_head_bias: Any = False
-    parallel_block: Any = False
     sliding: str = "none"
     sliding_window: Key = Key("sliding_window", None)
     sliding_gate: Key | None = None
@@ -322,7 +321,6 @@ def _fields(c: _Cfg, fam: Family, model_type: str) -> dict[str, Any]:
         qkv_bias=c.policy(fam.qkv_bias, "bool"), attn_out_bias=c.policy(fam.attn_out_bias, "bool"),
         mlp_bias=c.policy(fam.mlp_bias, "bool"), lm_head_bias=c.policy(fam.lm_head_bias, "bool"),
         norm=fam.norm, norms_per_block=c.policy(fam.norms_per_block, "int"),
-        parallel_block=c.policy(fam.parallel_block, "bool"),
         sliding_window=window, n_sliding_layers=n_sw,
         q_norm_heads=qk_norm[0], k_norm_heads=qk_norm[1], attention_sinks=c.policy(fam.attention_sinks, "bool"),
         router_bias=c.policy(fam.router_bias, "bool"),
@@ -409,7 +407,6 @@ def _falcon(c: _Cfg, out: dict) -> None:
     else:
         out["n_kv_heads"] = 1 if c.bool("multi_query", True) else out["n_heads"]
         out["norms_per_block"] = 1 if parallel else 2
-    out["parallel_block"] = parallel or new_arch
     out["d_ff"] = out["d_ff"] or 4 * out["d_model"]
     c.bool("alibi", False)  # validated only: ALiBi has no parameters
 
@@ -481,8 +478,7 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
     # Phi-1/1.5/2: parallel block with one LayerNorm, biases on every linear
     # including the LM head, plain (gelu) MLP
     "phi": Family(tied=Key("tie_word_embeddings", False), gated=False, norm="layer", norms_per_block=1,
-                  head_dim="derived", qkv_bias=True, attn_out_bias=True, mlp_bias=True, lm_head_bias=True,
-                  parallel_block=True),
+                  head_dim="derived", qkv_bias=True, attn_out_bias=True, mlp_bias=True, lm_head_bias=True),
     # StarCoder2: LayerNorm with bias, plain MLP, use_bias on all linears,
     # tied by default, sliding window on every block when set
     "starcoder2": Family(tied=Key("tie_word_embeddings", True), gated=False, norm="layer", head_dim="derived",
@@ -498,7 +494,7 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
     # block even with the parallel residual, untied embed_in / embed_out
     "gpt_neox": Family(tied=Key("tie_word_embeddings", False), gated=False, norm="layer", head_dim="derived",
                        n_kv_heads=0, qkv_bias=Key("attention_bias", True), attn_out_bias=Key("attention_bias", True),
-                       mlp_bias=True, parallel_block=Key("use_parallel_residual", True)),
+                       mlp_bias=True),
     # Falcon: `bias` on every linear but the LM head, MLP of ffn_hidden_size (4 D)
     "falcon": Family(tied=Key("tie_word_embeddings", True), gated=False, norm="layer", head_dim="derived",
                      n_kv_heads=0, qkv_bias=Key("bias", False), attn_out_bias=Key("bias", False),

@@ -120,9 +120,9 @@ def kv_cache_bytes(arch: ArchLike, tokens: ArrayLike, dtype: str = "bf16", batch
 
 def kv_cache_bytes_per_token(arch: ArchLike, dtype: str = "bf16") -> float:
     """KV-cache bytes one token adds while the context is within every
-    window: L e_kv b_kv. Defined in :ref:`sec_memory`."""
-    arch = V.as_arch(arch)
-    return float(arch.n_layers * arch.kv_elements_per_token_layer * bytes_per_element(V.dtype("dtype", dtype)))
+    window: L e_kv b_kv (:meth:`Architecture.kv_bytes_per_token`, for a model
+    given by id). Defined in :ref:`sec_memory`."""
+    return V.as_arch(arch).kv_bytes_per_token(V.dtype("dtype", dtype))
 
 
 def activation_bytes(arch: ArchLike, seq_len: ArrayLike, batch: ArrayLike = 1, dtype: str = "bf16", *,

@@ -96,3 +96,11 @@ def test_readme_notebook_code_runs_as_written():
 def test_exact_numbers_parser():
     assert _exact_numbers("arch.n_params  # exact counts: 6738415616, 6738415616") == (6738415616, 6738415616)
     assert _exact_numbers("cm.forward_flops(arch)  # FLOP of one decode step") is None
+
+
+def test_readme_names_every_supported_family():
+    text = README.read_text(encoding="utf-8")
+    listed = text[text.index("Supported `model_type` families:"):text.index("Bad input (a missing field")]
+    names = set(re.findall(r"[a-z0-9_]+", listed))
+    missing = [f for f in costmodel.SUPPORTED_FAMILIES if f not in names]
+    assert not missing, missing

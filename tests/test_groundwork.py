@@ -309,3 +309,11 @@ def test_counts_come_back_as_integers():
     assert cm.devices_needed(np.array([1e9, 2e11]), "h100-sxm").tolist() == [1, 3]  # 200 GB / 80 GB -> 3
     assert isinstance(cm.kv_tokens_that_fit("llama-3-8b", "h100-sxm"), int)
     assert isinstance(cm.load_model("llama-2-7b").n_params, int)
+
+
+def test_kv_bytes_per_token_method_and_function_agree():
+    # Llama-3-8B: 2 x 32 blocks x 8 KV heads x 128 x 1 byte in fp8 = 65,536
+    a = cm.load_model("llama-3-8b")
+    assert a.kv_bytes_per_token("fp8") == 65_536 == cm.kv_cache_bytes_per_token("llama-3-8b", "fp8")
+    with pytest.raises(ValueError, match="dtype='fp7' is not a known dtype"):
+        a.kv_bytes_per_token("fp7")
