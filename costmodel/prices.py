@@ -130,7 +130,8 @@ def price_per_device_hour(hardware: Hardware | str, date: Any, *, provider: str 
         known = sorted(set(df["hardware"]))
         cands = sorted(set(df.loc[df["hardware_candidates"].fillna("").str.contains(hid, regex=False), "hardware"]))
         hint = f"; rows that may be this device are filed as {cands}" if cands else ""
-        raise ValueError(f"hardware={hid!r} has no row in data/prices/cloud.csv{hint} (hardware ids with prices: {known})")
+        raise ValueError(f"hardware={hid!r} has no row in data/prices/cloud.csv{hint} "
+                         f"(hardware ids with prices: {known})")
     for name, value, col in (("provider", provider, "provider"), ("region", region, "region")):
         if value is not None:
             sub = rows[rows[col] == value]

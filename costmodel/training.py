@@ -203,7 +203,9 @@ def _check_layout(arch: Architecture, par: Parallelism, seq_len: np.ndarray) -> 
     split = par.context * (par.tensor if par.sequence_parallel else 1)
     bad = np.asarray(seq_len) % split != 0
     if np.any(bad):
-        what = f"context={par.context}" + (f" x tensor={par.tensor} (sequence parallel)" if par.sequence_parallel else "")
+        what = f"context={par.context}"
+        if par.sequence_parallel:
+            what += f" x tensor={par.tensor} (sequence parallel)"
         raise ValueError(f"seq_len={np.asarray(seq_len)[bad].flat[0]:g} is not divisible by {what}")
 
 
@@ -306,10 +308,11 @@ def hfu(arch: ArchLike, hw: HardwareLike, tokens_per_s: ArrayLike, n_devices: Ar
 # ----------------------------------------------------------------------
 # Memory
 # ----------------------------------------------------------------------
-def _optimizer_bytes(optimizer: Any) -> float:
+def _optimizer_bytes(optimizer: Any):
+    """Bytes of optimizer state per parameter: a name of :data:`OPTIMIZERS`, or numbers."""
     if isinstance(optimizer, str):
         return OPTIMIZERS[_choice("optimizer", optimizer, OPTIMIZERS)]
-    return float(V.size("optimizer", optimizer, maximum=1e3))
+    return V.size("optimizer", optimizer, maximum=1e3)
 
 
 def _degrees(par: Parallelism, data=None) -> dict[str, Any]:
@@ -365,7 +368,8 @@ def training_memory(arch: ArchLike, hw: HardwareLike, seq_len: ArrayLike, parall
     holds (1F1B schedule). Not counted: the logits of the last stage, the
     embedding's activations, communication buffers, fragmentation; the
     parameters are spread evenly over pipeline stages; MoE experts are not
-    expert-parallel. Returns one row per ``seq_len`` with each component,
+    expert-parallel. ``seq_len`` and a numeric ``optimizer`` take arrays.
+    Returns one row per element of their broadcast with each component,
     ``total_bytes``, the device's ``memory_bytes``, ``fits`` and
     ``shortfall_bytes`` (0 when it fits; NaN and ``fits`` False where the
     device publishes no capacity). Raises ``ValueError`` for layouts the
@@ -374,15 +378,19 @@ def training_memory(arch: ArchLike, hw: HardwareLike, seq_len: ArrayLike, parall
     """
     arch, hw = V.as_arch(arch), V.as_hardware(hw)
     par = _as_parallelism(parallelism)
-    s = np.atleast_1d(V.size("seq_len", seq_len, minimum=1, integer=True)).ravel()
+    s = V.size("seq_len", seq_len, minimum=1, integer=True)
+    b_opt = _optimizer_bytes(optimizer)
+    shape = V.broadcast(seq_len=s, optimizer=b_opt)
+    s, b_opt = (np.broadcast_to(x, shape).ravel() if shape else np.atleast_1d(x) for x in (s, b_opt))
     _check_layout(arch, par, s)
     recompute = _choice("recompute", recompute, RECOMPUTE)
     b = dict(b_w=bytes_per_element(V.dtype("weight_dtype", weight_dtype)),
-             b_g=bytes_per_element(V.dtype("grad_dtype", grad_dtype)), b_opt=_optimizer_bytes(optimizer),
+             b_g=bytes_per_element(V.dtype("grad_dtype", grad_dtype)), b_opt=b_opt,
              b_a=bytes_per_element(V.dtype("activation_dtype", activation_dtype)),
              p_drop=float(V.flag("dropout", dropout)), phi=float(V.flag("flash_attention", flash_attention)))
     weights, grads, opt, acts = _memory(arch, s, _degrees(par), _RHO[recompute], **b)
-    return _memory_frame(arch, hw, par, s, recompute, optimizer, weights, grads, opt, acts)
+    label = optimizer if isinstance(optimizer, str) else [f"{x:g} B/param" for x in b_opt]
+    return _memory_frame(arch, hw, par, s, recompute, label, weights, grads, opt, acts)
 
 
 def _memory_frame(arch, hw, par, s, recompute, optimizer, weights, grads, opt, acts) -> pd.DataFrame:
@@ -392,7 +400,7 @@ def _memory_frame(arch, hw, par, s, recompute, optimizer, weights, grads, opt, a
     known = math.isfinite(cap)
     df = pd.DataFrame({
         "model": arch.name, "hardware": hw.id, **_layout_columns(par), "recompute": recompute,
-        "optimizer": optimizer if isinstance(optimizer, str) else f"{float(optimizer):g} B/param",
+        "optimizer": optimizer,
         "seq_len": np.broadcast_to(s, shape).astype(np.int64),
         "weights_bytes": np.broadcast_to(weights, shape), "gradients_bytes": np.broadcast_to(grads, shape),
         "optimizer_bytes": np.broadcast_to(opt, shape), "activations_bytes": np.broadcast_to(acts, shape),
@@ -608,6 +616,7 @@ def training_run(arch: ArchLike, hw: HardwareLike, tokens: ArrayLike, n_devices:
                                                                 minimum=1.0, maximum=1e30)),
     }
     arrays.update({k: check(v) for k, (v, check) in optional.items() if v is not None})
+    arrays["optimizer"] = _optimizer_bytes(optimizer)
     shape = V.broadcast(**arrays)
     a = {k: np.broadcast_to(v, shape).ravel() if shape else np.atleast_1d(v) for k, v in arrays.items()}
     t, n, s = a["tokens"], a["n_devices"], a["seq_len"]
@@ -638,7 +647,7 @@ def training_run(arch: ArchLike, hw: HardwareLike, tokens: ArrayLike, n_devices:
     half = bytes_per_element("bf16")  # mixed precision: 16-bit weights, gradients and activations
     b = dict(b_w=half, b_g=half, b_a=half)
     u, basis = _resolve_mfu(arch, s, a.get("mfu"), a.get("hfu"), recompute, "all")
-    b_opt = _optimizer_bytes(optimizer)
+    b_opt = a["optimizer"]
     phi = float(V.flag("flash_attention", flash_attention))
     weights, grads, opt, acts = _memory(arch, s, deg, _RHO[recompute], b["b_w"], b["b_g"], b_opt, b["b_a"], 0.0, phi)
     total = weights + grads + opt + acts
@@ -773,7 +782,8 @@ def _published_runs() -> pd.DataFrame:
     df = pd.DataFrame(rows)
     wall_dev = df["n_devices"] * df["wall_time"]
     use_pub = (df["device_time_kind"] == "point") | (df["device_time"].notna() & wall_dev.isna())
-    df["device_hours"] = np.where(use_pub, df["device_time"], np.where(wall_dev.notna(), wall_dev, df["device_time"])) / 3600
+    seconds = np.where(use_pub, df["device_time"], np.where(wall_dev.notna(), wall_dev, df["device_time"]))
+    df["device_hours"] = seconds / 3600
     df["device_hours_basis"] = np.where(
         df["device_hours"].isna(), "",
         np.where(use_pub, "published device time (" + df["device_time_kind"] + ")",

@@ -235,8 +235,11 @@ def test_optimizers_and_state_split():
     assert m8["optimizer_bytes"] == pytest.approx(6 * n / 16)
     sgd = cm.training_memory(a, "h100-sxm", 4096, par, optimizer="sgd_momentum").iloc[0]
     assert sgd["optimizer_bytes"] == pytest.approx(8 * n / 16)
-    assert cm.training_memory(a, "h100-sxm", 4096, par, optimizer=3.5).iloc[0]["optimizer_bytes"] == pytest.approx(
-        3.5 * n / 16)
+    arr = cm.training_memory(a, "h100-sxm", [2048, 4096], par, optimizer=np.array([3.5, 12.0]))
+    assert arr["optimizer_bytes"].tolist() == pytest.approx([3.5 * n / 16, 12 * n / 16])
+    assert arr["seq_len"].tolist() == [2048, 4096]
+    with pytest.raises(ValueError, match=r"optimizer='lion' must be one of \('adam', 'adam8bit', 'sgd_momentum'\)"):
+        cm.training_memory(a, "h100-sxm", 4096, par, optimizer="lion")
     # ZeRO stage k shards the first k of (optimizer state, gradients, weights) over data x context
     # (Rajbhandari et al. 2020, section 5): with tensor 2 x pipeline 2 and data 2 x context 2
     for stage in range(4):
@@ -454,7 +457,8 @@ def test_implied_mfu_by_hand():
     val = cm.training_validation().set_index("run")
     by_hand = (6 * 6_738_415_616 + 12 * 32 * 4096 * 4096) * 2e12 / (184_320 * 3600 * 312e12)
     assert val.loc["llama-2-7b", "implied_mfu"] == pytest.approx(by_hand, rel=1e-12)
-    assert val.loc["llama-2-7b", "implied_mfu_6nd"] == pytest.approx(6 * 6_738_415_616 * 2e12 / (184_320 * 3600 * 312e12))
+    six_nd = 6 * 6_738_415_616 * 2e12 / (184_320 * 3600 * 312e12)
+    assert val.loc["llama-2-7b", "implied_mfu_6nd"] == pytest.approx(six_nd)
 
 
 def test_default_mfu_and_its_leave_one_out_residuals():
