@@ -53,6 +53,22 @@ from .quantities import (
     weight_bytes,
 )
 from .symbols import latex, notation_table
+from .prices import cloud_prices, energy_table, energy_value, price_per_device_hour
+from .training import (
+    MfuFit,
+    Parallelism,
+    default_mfu,
+    hfu,
+    mfu,
+    published_training_runs,
+    training_co2e_kg,
+    training_energy_kwh,
+    training_flops,
+    training_memory,
+    training_run,
+    training_step_time,
+    training_validation,
+)
 
 __version__ = "0.1.0"
 
@@ -101,4 +117,22 @@ __all__ = [
     "StepResult",
     "latex",
     "notation_table",
+    # training (sec_training)
+    "Parallelism",
+    "MfuFit",
+    "training_flops",
+    "mfu",
+    "hfu",
+    "training_memory",
+    "training_step_time",
+    "training_run",
+    "training_energy_kwh",
+    "training_co2e_kg",
+    "published_training_runs",
+    "default_mfu",
+    "training_validation",
+    "cloud_prices",
+    "price_per_device_hour",
+    "energy_table",
+    "energy_value",
 ]

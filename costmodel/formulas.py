@@ -403,10 +403,10 @@ MATMUL_INTENSITY = (2 * S.B * d * f) / (S.b_w * (S.B * d + d * f + S.B * f))
 # Inference step model (sec_inference)
 # --------------------------------------------------------------------------
 
-#: Ring all-reduce of M bytes over n_tp devices: each device sends and
+#: Ring all-reduce of M bytes over n_t devices: each device sends and
 #: receives 2 (n - 1) / n of the data in 2 (n - 1) steps (Thakur, Rabenseifner
 #: and Gropp 2005; Patarasuk and Yuan 2009).
-ALLREDUCE_TIME = 2 * (S.n_tp - 1) / S.n_tp * S.M_op / S.beta_link + 2 * (S.n_tp - 1) * S.alpha_link
+ALLREDUCE_TIME = 2 * (S.n_t - 1) / S.n_t * S.M_op / S.beta_link + 2 * (S.n_t - 1) * S.alpha_link
 #: All-to-all of M bytes per device over n_ep devices (expert dispatch or
 #: combine): each device keeps 1/n of its data and sends the rest.
 ALLTOALL_TIME = (S.n_ep - 1) / S.n_ep * S.M_op / S.beta_link + (S.n_ep - 1) * S.alpha_link
@@ -450,3 +450,159 @@ class _Numeric:
 def numeric(expr: sp.Expr) -> _Numeric:
     """The cached numpy function of a sympy expression (see :class:`_Numeric`)."""
     return _Numeric(expr)
+
+
+# ==========================================================================
+# Training (sec_training). Appended section: new training expressions go here,
+# at the end of the module, in the notation of the "training" symbol group.
+# ==========================================================================
+
+#: Attention positions a training token meets, summed over blocks: PaLM and
+#: Megatron-LM count the full S x S score square (not the causal half), and a
+#: sliding-window block sees at most W positions.
+TRAIN_ATTENTION_SPAN = (L - S.L_sw) * S.s + S.L_sw * sp.Min(S.s, S.W)
+
+#: The scaling-law convention: 6 FLOP per parameter and token, forward (2)
+#: plus backward (4), attention ignored (Kaplan et al. 2020; Hoffmann et al.
+#: 2022). Which N is a convention too: Kaplan counts non-embedding
+#: parameters, Hoffmann and the Llama papers all of them (active ones for MoE).
+TRAINING_FLOPS_6ND = 6 * S.N * S.T_tr
+
+#: Model FLOPs per token with the attention term, PaLM's 6 N + 12 L H Q T
+#: (Chowdhery et al. 2022, appendix B) written with the attention width w_a
+#: (H d_h when d_v = d_h) and the full sequence length S. With N -> N_mm it is
+#: three times the forward pass of the matmul records: the backward pass does
+#: two matmuls per forward one (activation and weight gradients).
+MODEL_FLOPS_PER_TOKEN = 6 * S.N + 12 * S.w_a * TRAIN_ATTENTION_SPAN
+
+#: FLOPs recomputed per token: full recomputation runs every block's forward
+#: again (its matmuls and its attention core; the LM head is not
+#: recomputed), selective recomputation only the attention core
+#: (Korthikanti et al. 2022).
+RECOMPUTE_FLOPS_PER_TOKEN = (
+    S.rho_full * (2 * (S.N_mm - LM_HEAD.active_weights) + 4 * S.w_a * TRAIN_ATTENTION_SPAN)
+    + S.rho_sel * 4 * S.w_a * TRAIN_ATTENTION_SPAN
+)
+
+#: Hardware FLOPs per token: the model FLOPs plus what recomputation adds.
+HARDWARE_FLOPS_PER_TOKEN = MODEL_FLOPS_PER_TOKEN + RECOMPUTE_FLOPS_PER_TOKEN
+
+#: Model FLOPs utilisation of a run: the model FLOPs of T_train tokens over
+#: what the devices could have done in tau_dev device-seconds at peak pi
+#: (PaLM's definition; with T_train = tokens per second and tau_dev = n it is
+#: throughput x FLOPs per token / (n pi)).
+MFU_OF_RUN = S.T_tr * MODEL_FLOPS_PER_TOKEN / (S.tau_dev * S.pi)
+
+#: Device-seconds to train T_train tokens at utilisation MFU.
+DEVICE_TIME_AT_MFU = S.T_tr * MODEL_FLOPS_PER_TOKEN / (S.pi * S.mfu)
+
+# Memory per device ---------------------------------------------------------
+# Model-parallel shards split the parameters by n_t n_p; ZeRO shards each
+# state over the n_d n_c replicas that hold it (stage 1: optimizer state,
+# 2: gradients too, 3 / FSDP: weights too; Rajbhandari et al. 2020).
+_replicas = S.n_d * S.n_c
+
+#: Weights one device holds.
+WEIGHT_BYTES_PER_DEVICE = S.N * S.b_w / (S.n_t * S.n_p * _replicas**S.zeta_w)
+#: Gradients one device holds.
+GRADIENT_BYTES_PER_DEVICE = S.N * S.b_g / (S.n_t * S.n_p * _replicas**S.zeta_g)
+#: Optimizer state one device holds (b_opt: 12 for mixed-precision Adam).
+OPTIMIZER_BYTES_PER_DEVICE = S.N * S.b_opt / (S.n_t * S.n_p * _replicas**S.zeta_o)
+
+# Korthikanti et al. (2022) split a block's stored activations into the part
+# outside the tensor-parallel regions (two norm inputs, the QKV input, the MLP
+# input and the two dropout masks: 10 s b h for a GPT block), which sequence
+# parallelism splits by n_t, and the part inside (split by n_t; key/value
+# heads by at most K, since fewer heads than devices are replicated).
+_act_outside = 4 * S.b_a * d + 2 * S.p_drop * d
+_act_inside = S.b_a * (n_h * d_h + n_h * S.d_v + (2 + 2 * g) * f) / S.n_t
+_act_kv = S.b_a * n_kv * (d_h + S.d_v) / sp.Min(S.n_t, n_kv)
+_act_scores = n_h * S.s * (S.b_a + S.p_drop * (1 + S.b_a))
+_act_kept = (
+    _act_outside / S.n_t**S.sigma_sp + _act_inside + _act_kv
+    + ((1 - S.phi_fa) * (1 - S.rho_sel) * _act_scores + S.phi_fa * 4 * n_h) / S.n_t
+)
+
+#: Activations one block stores for one micro-batch of B sequences of S
+#: tokens on one device: :data:`ACTIVATION_BYTES_PER_BLOCK` split by the
+#: tensor degree (outside parts only with sequence parallelism) and by the
+#: context degree; selective recomputation drops the score matrices, full
+#: recomputation keeps only the block's input. For a GPT block this is the
+#: paper's table 2: s b h (10 + 24/t + 5 a s/(h t)), s b h (34/t + 5 a s/(h t))
+#: with sequence parallelism, 34 s b h / t selective, 2 s b h full.
+ACTIVATION_BYTES_PER_BLOCK_PARALLEL = S.s * S.B / S.n_c * (
+    (1 - S.rho_full) * _act_kept + S.rho_full * S.b_a * d / S.n_t**S.sigma_sp
+)
+
+#: The first pipeline stage holds L / n_p blocks for each of the min(n_p, m)
+#: micro-batches in flight under the 1F1B schedule (Narayanan et al. 2021).
+ACTIVATION_BYTES_PER_DEVICE = L / S.n_p * sp.Min(S.n_p, S.m_mb) * ACTIVATION_BYTES_PER_BLOCK_PARALLEL
+
+#: Everything one device holds for training.
+TRAINING_BYTES_PER_DEVICE = (
+    WEIGHT_BYTES_PER_DEVICE + GRADIENT_BYTES_PER_DEVICE + OPTIMIZER_BYTES_PER_DEVICE + ACTIVATION_BYTES_PER_DEVICE
+)
+
+# Step time -----------------------------------------------------------------
+
+#: Tokens in one optimizer step: B sequences per micro-batch, m micro-batches,
+#: n_d replicas (context-parallel devices share sequences).
+TOKENS_PER_STEP = S.B * S.m_mb * S.n_d * S.s
+
+#: Compute time of one step at utilisation MFU (no bubble, no communication).
+COMPUTE_TIME_PER_STEP = TOKENS_PER_STEP * MODEL_FLOPS_PER_TOKEN / (S.n_dev * S.pi * S.mfu)
+
+#: Fraction of a pipeline step spent idle: (p - 1) / (m + p - 1) (Huang et al.
+#: 2019; Narayanan et al. 2021 write the same bubble as (p - 1)/m of the ideal time).
+PIPELINE_BUBBLE_FRACTION = (S.n_p - 1) / (S.m_mb + S.n_p - 1)
+
+
+def _ring(n):
+    """Fraction of a buffer each device sends in a ring reduce-scatter or
+    all-gather over n devices: (n - 1)/n (an all-reduce is both: 2(n - 1)/n;
+    Patarasuk and Yuan 2009)."""
+    return (n - 1) / n
+
+
+#: Bytes one device sends per step for the gradients: an all-reduce
+#: (2 b_g), or with ZeRO 1-2 a reduce-scatter of gradients and an all-gather
+#: of updated weights (b_g + b_w), or with ZeRO 3 a reduce-scatter and two
+#: weight all-gathers per micro-batch (b_g + 2 m b_w).
+DP_COMM_BYTES = S.N / (S.n_t * S.n_p) * _ring(_replicas) * (
+    S.b_g + (1 - S.zeta_o) * S.b_g + S.zeta_o * (1 - S.zeta_w) * S.b_w + 2 * S.m_mb * S.zeta_w * S.b_w
+)
+
+#: Tensor parallelism all-reduces a block's B x S x D output twice in the
+#: forward and twice in the backward pass (twice more when the forward is
+#: recomputed; Narayanan et al. 2021); sequence parallelism replaces each with
+#: a reduce-scatter and an all-gather of the same volume.
+TP_COMM_BYTES = L / S.n_p * S.m_mb * (4 + 2 * S.rho_full) * 2 * _ring(S.n_t) * S.s / S.n_c * S.B * d * S.b_a
+
+#: Pipeline stages send each micro-batch's activations forward and their
+#: gradients back (nothing with one stage).
+PP_COMM_BYTES = sp.Min(S.n_p - 1, 1) * S.m_mb * 2 * S.s / S.n_c * S.B * d * S.b_a / S.n_t**S.sigma_sp
+
+#: Context parallelism as a ring (Liu et al. 2023): each device receives the
+#: other n_c - 1 key/value chunks in the forward pass, and the chunks and
+#: their gradients again in the backward pass.
+CP_COMM_BYTES = L / S.n_p * S.m_mb * 3 * _ring(S.n_c) * S.s * S.B * S.e_kv * S.b_a / sp.Min(S.n_t, n_kv)
+
+#: Seconds of one step: compute stretched by the pipeline bubble, plus the
+#: tensor- and pipeline-parallel traffic on the critical path, plus whatever
+#: data- and context-parallel traffic compute does not hide (all of it when
+#: omega = 0).
+STEP_TIME = (
+    S.t_comp * (S.m_mb + S.n_p - 1) / S.m_mb
+    + (TP_COMM_BYTES + PP_COMM_BYTES) / S.beta_link
+    + sp.Max(0, (DP_COMM_BYTES + CP_COMM_BYTES) / S.beta_link - S.omega * S.t_comp)
+)
+
+# Run totals ----------------------------------------------------------------
+
+#: Dollars for tau_dev device-seconds at c_dev per device-hour.
+TRAINING_COST_USD = S.tau_dev / 3600 * S.c_dev
+#: Joules drawn from the grid: device time x device power x the fraction of it
+#: drawn x PUE.
+TRAINING_ENERGY_J = S.tau_dev * S.P_dev * S.u_pow * S.PUE
+#: Kilograms of CO2 at c_grid grams per kWh (1 kWh = 3.6e6 J).
+TRAINING_CO2E_KG = TRAINING_ENERGY_J / sp.Integer(3_600_000) * S.c_grid / 1000

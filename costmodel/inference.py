@@ -367,7 +367,7 @@ def _times(s: _Setup, comp, comm, eff: EfficiencyProfile, *, decode: bool):
 
         def comm(alpha):  # two all-reduces per block, two all-to-alls per MoE block, one hand-off per stage
             moe = s.arch.n_moe_layers / L.pipeline
-            t = 2 * layers * F.numeric(F.ALLREDUCE_TIME)(n_tp=L.tensor, M_op=ar / (2 * layers), beta_link=link,
+            t = 2 * layers * F.numeric(F.ALLREDUCE_TIME)(n_t=L.tensor, M_op=ar / (2 * layers), beta_link=link,
                                                          alpha_link=alpha) if L.tensor > 1 else 0.0
             if L.expert > 1 and moe:
                 t = t + 2 * moe * F.numeric(F.ALLTOALL_TIME)(n_ep=L.expert, M_op=a2a / (2 * moe), beta_link=link,

@@ -31,7 +31,8 @@ import sympy as sp
 __all__ = ["Sym", "SYMBOLS", "S", "GROUPS", "latex", "notation_table"]
 
 #: Symbol groups, in the order the notation chapter lists them.
-GROUPS: tuple[str, ...] = ("architecture", "derived", "counts", "workload", "precision", "hardware", "inference")
+GROUPS: tuple[str, ...] = ("architecture", "derived", "counts", "workload", "precision", "hardware", "inference",
+                           "training")
 
 
 @dataclass(frozen=True)
@@ -150,11 +151,41 @@ _TABLE: tuple[Sym, ...] = (
     Sym("F_op", r"F_{op}", "work of an operation", "FLOP", "", "hardware"),
     Sym("M_op", r"M_{op}", "bytes an operation moves to or from memory", "byte", "", "hardware"),
     Sym("I", "I", "arithmetic intensity of an operation", "FLOP/byte", "", "hardware"),
-    # inference step model (sec_inference)
-    Sym("n_tp", "n_{tp}", "tensor-parallel degree: devices one layer is split over", "1", "", "inference"),
+    # inference step model (sec_inference); the tensor-parallel degree n_t and the link bandwidth
+    # beta_link are shared with training (below)
     Sym("n_ep", "n_{ep}", "expert-parallel degree: devices the routed experts are split over", "1", "", "inference"),
-    Sym("beta_link", r"\beta_{link}", "interconnect bandwidth of one device, per direction", "byte/s", "", "inference"),
     Sym("alpha_link", r"\alpha_{link}", "latency of one message on the interconnect", "s", "", "inference"),
+    # ------------------------------------------------------------------
+    # training (sec_training): appended block, kept at the end of the table
+    # ------------------------------------------------------------------
+    Sym("T_tr", r"T_{train}", "tokens trained on (the whole run)", "token", "", "training"),
+    Sym("rho_full", r"\rho_{full}", "full activation recomputation indicator (every block's forward runs twice)",
+        "1", "", "training"),
+    Sym("rho_sel", r"\rho_{sel}", "selective recomputation indicator (the attention core's forward runs twice)",
+        "1", "", "training"),
+    Sym("n_t", "n_t", "tensor-parallel degree", "1", "", "training"),
+    Sym("n_p", "n_p", "pipeline-parallel degree (stages)", "1", "", "training"),
+    Sym("n_d", "n_d", "data-parallel degree", "1", "", "training"),
+    Sym("n_c", "n_c", "context-parallel degree (the sequence split across devices)", "1", "", "training"),
+    Sym("n_dev", "n", "devices in the run", "1", "", "training"),
+    Sym("m_mb", "m", "micro-batches per step and pipeline (gradient accumulation)", "1", "", "training"),
+    Sym("sigma_sp", r"\sigma_{sp}", "sequence-parallel indicator (norm and dropout activations split by n_t)",
+        "1", "", "training"),
+    Sym("zeta_o", r"\zeta_{o}", "optimizer state sharded over n_d n_c (ZeRO stage 1 or more)", "1", "", "training"),
+    Sym("zeta_g", r"\zeta_{g}", "gradients sharded over n_d n_c (ZeRO stage 2 or more)", "1", "", "training"),
+    Sym("zeta_w", r"\zeta_{w}", "weights sharded over n_d n_c (ZeRO stage 3, FSDP)", "1", "", "training"),
+    Sym("mfu", r"\mathrm{MFU}", "model FLOPs utilisation: model FLOP/s over the devices' peak", "1", "", "training"),
+    Sym("beta_link", r"\beta_{link}", "interconnect bandwidth one device sends at (one direction)", "byte/s", "",
+        "training"),
+    Sym("omega", r"\omega", "overlap indicator (data- and context-parallel traffic hidden behind compute)",
+        "1", "", "training"),
+    Sym("t_comp", r"t_{comp}", "compute time of one step (all micro-batches, no bubble)", "s", "", "training"),
+    Sym("tau_dev", r"\tau_{dev}", "device time of the run (devices x wall-clock)", "s", "", "training"),
+    Sym("P_dev", r"P_{dev}", "power one device draws at full load (TDP)", "W", "", "training"),
+    Sym("u_pow", "u", "average fraction of P_dev drawn during the run", "1", "", "training"),
+    Sym("PUE", r"\mathrm{PUE}", "power usage effectiveness of the data centre", "1", "", "training"),
+    Sym("c_grid", r"c_{grid}", "grid carbon intensity", "gCO2/kWh", "", "training"),
+    Sym("c_dev", r"c_{dev}", "price of one device-hour", "USD/h", "", "training"),
 )
 
 #: name -> :class:`Sym`, read-only.

@@ -48,7 +48,7 @@ def test_kv_footprint_to_the_byte():
 def test_tensor_parallel_all_reduce_time():
     # ring all-reduce: 2 (n - 1) / n of M bytes over the link; 2 H100 SXM on NVLink 4, 900 GB/s total,
     # 450 GB/s each way (NVIDIA H100 datasheet): 1 GB takes 1e9 / 450e9 s
-    t = cm.evaluate(F.ALLREDUCE_TIME, n_tp=2, M_op=1e9, beta_link=450e9, alpha_link=0)
+    t = cm.evaluate(F.ALLREDUCE_TIME, n_t=2, M_op=1e9, beta_link=450e9, alpha_link=0)
     assert t == pytest.approx(1e9 / 450e9)
     # Llama-2-70B decode at batch 1 on 2 H100: two all-reduces per block of one 8192-wide bf16 activation
     r = cm.decode("llama-2-70b", "h100-sxm", batch=1, context=128, n_devices=2, efficiency=IDEAL,
