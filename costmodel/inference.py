@@ -43,7 +43,7 @@ from . import formulas as F
 from .architecture import Architecture
 from .catalog import Hardware
 from .dtypes import bytes_per_element
-from .formats import WeightFormat, weight_format
+from .formats import Checkpoint, WeightFormat, checkpoint, weight_format
 from ._validate import ArchLike, ArrayLike, HardwareLike
 
 __all__ = [
@@ -162,78 +162,18 @@ def _layout(arch: Architecture, n_devices, tensor_parallel, pipeline_parallel, e
 # ----------------------------------------------------------------------
 # Weights in a checkpoint format
 # ----------------------------------------------------------------------
-def _record_groups(arch: Architecture):
-    attention = F.MLA if arch.is_mla else F.ATTENTION
-    return (("dense", attention, arch.n_layers), ("dense", F.MLP, arch.n_layers - arch.n_moe_layers),
-            ("moe", F.MOE, arch.n_moe_layers))
-
-
-@dataclass(frozen=True)
-class _Weights:
-    """Parameters and bytes of each kind of tensor in a checkpoint format,
-    whole model (not per device)."""
-
-    dense_matmul_bytes: float  # attention, dense MLPs, shared experts, router: read whole every step
-    per_expert_params: float  # one routed expert in one MoE block
-    per_expert_bytes: float
-    n_experts_total: float  # routed experts over all MoE blocks
-    embedding_row_bytes: float  # one row of the token embedding table
-    embedding_bytes: float
-    lm_head_bytes: float  # the output projection as read for logits (the tied table when tied)
-    lm_head_stored_bytes: float  # 0 when tied
-    other_bytes: float  # norms, biases, MLA norms
-    act_elems_dense: float  # sum of (d_in + d_out) over the dense matmuls one token uses
-    act_elems_expert: float  # the same for one use of one routed expert, over all MoE blocks
-
-    @property
-    def total_bytes(self) -> float:
-        return (self.dense_matmul_bytes + self.per_expert_bytes * self.n_experts_total + self.embedding_bytes
-                + self.lm_head_stored_bytes + self.other_bytes)
-
-
-@lru_cache(maxsize=256)
-def _weights(arch: Architecture, fmt: WeightFormat) -> _Weights:
-    dense_bytes = act_dense = matrix_params = 0.0
-    per_expert_params = per_expert_bytes = act_expert = 0.0
-    for kind, records, n_blocks in _record_groups(arch):
-        if not n_blocks:
-            continue
-        for r in records:
-            bits = fmt.matmul_bits_by_record.get(r.name, fmt.matmul_bits)
-            weights = arch.evaluate(r.weights)
-            if not weights:  # absent in this model (no shared expert, no query bottleneck...)
-                continue
-            matrix_params += n_blocks * weights
-            if kind == "moe" and r.name.startswith("expert_"):
-                one = weights / arch.n_experts  # one expert's share of this record in one block
-                per_expert_params += one
-                per_expert_bytes += one * bits / 8
-                act_expert += n_blocks * arch.evaluate((r.d_in + r.d_out) * r.copies) / arch.n_experts
-            else:
-                dense_bytes += n_blocks * weights * bits / 8
-                act_dense += n_blocks * arch.evaluate((r.d_in + r.d_out) * r.copies)
-    lm_params = arch.vocab_size * arch.d_model
-    untied_lm = 0 if arch.tied_embeddings else lm_params
-    other_params = arch.n_params - arch.n_embedding_params - untied_lm - matrix_params
-    return _Weights(
-        dense_matmul_bytes=dense_bytes, per_expert_params=per_expert_params, per_expert_bytes=per_expert_bytes,
-        n_experts_total=float(arch.n_experts * arch.n_moe_layers),
-        embedding_row_bytes=arch.d_model * fmt.embedding_bits / 8,
-        embedding_bytes=arch.n_embedding_params * fmt.embedding_bits / 8,
-        lm_head_bytes=lm_params * (fmt.embedding_bits if arch.tied_embeddings else fmt.lm_head_bits) / 8,
-        lm_head_stored_bytes=untied_lm * fmt.lm_head_bits / 8, other_bytes=other_params * fmt.other_bits / 8,
-        act_elems_dense=act_dense + arch.d_model + arch.vocab_size, act_elems_expert=act_expert,
-    )
+# The bytes of each kind of tensor in a checkpoint format live with the formats.
+_Weights = Checkpoint
+_weights = checkpoint
 
 
 def weight_bytes_stored(arch: ArchLike, weight_dtype: str = "bf16") -> float:
-    """Bytes a checkpoint in ``weight_dtype`` stores (a :mod:`costmodel.formats`
-    name: ``"bf16"``, ``"fp8"``, ``"int4"`` (GPTQ/AWQ, group 128), ``"q4_k_m"``...):
-    each kind of tensor at the bits its format gives it, the token embedding
-    and LM head in 16 bit for GPTQ/AWQ/fp8, llama.cpp's output tensor at
-    6.5625 bits. Defined in :ref:`sec_inference`."""
-    arch = V.as_arch(arch)
-    return float(_weights(arch, weight_format(weight_dtype)).total_bytes)
+    """Bytes a checkpoint in ``weight_dtype`` stores: the same as
+    :func:`costmodel.weight_bytes` with a format name (kept as the name the
+    inference chapter uses). Defined in :ref:`sec_inference`."""
+    from .quantities import weight_bytes
+
+    return weight_bytes(arch, weight_dtype)
 
 
 # ----------------------------------------------------------------------
