@@ -436,8 +436,9 @@ def _run(phase, arch, hw, *, batch, new_tokens, cached, n_devices, tensor_parall
     eff = _profile(efficiency, s.hw)
     comp, comm = _step(s, batch, new_tokens, cached, decode=decode, logits_all=logits == "all")
     expected, bound, resource, t_c, t_m, t_x = _times(s, comp, comm, eff, decode=decode)
-    w, kv, ws = _memory_per_device(s, batch, cached + new_tokens,
-                                   batch * new_tokens if workspace_tokens is None else workspace_tokens)
+    # engines prefill in chunks of at most DEFAULT_PREFILL_CHUNK_TOKENS tokens: that sizes the workspace
+    chunk = np.minimum(batch * new_tokens, DEFAULT_PREFILL_CHUNK_TOKENS)
+    w, kv, ws = _memory_per_device(s, batch, cached + new_tokens, chunk if workspace_tokens is None else workspace_tokens)
     need = w + kv + ws
     scalar = all(np.ndim(v) == 0 for v in inputs.values())
     fits = _fit_check(s, need, frac, scalar and check_fit)
@@ -473,7 +474,9 @@ def prefill(arch: ArchLike, hw: HardwareLike, *, batch: ArrayLike = 1, prompt_to
     ``"int8"`` for w8a8); ``kv_dtype`` defaults to fp8 for fp8 weights, to
     fp16 or fp32 for those weights, and to the device's 16-bit activation
     type otherwise. ``logits="last"`` computes the LM head for the last
-    token of each sequence only, as serving engines do. A configuration that
+    token of each sequence only, as serving engines do. The activation
+    workspace is that of one prefill chunk of at most
+    :data:`DEFAULT_PREFILL_CHUNK_TOKENS` tokens. A configuration that
     does not fit raises for scalar inputs and comes back with ``fits`` False
     and NaN times for arrays. Defined in :ref:`sec_inference`.
     """
@@ -561,9 +564,11 @@ def serving_point(arch: ArchLike, hw: HardwareLike, input_tokens: ArrayLike, out
     cache of every request at its full length, the workspace, within
     ``memory_fraction`` of each device; prompts are prefilled in chunks of
     ``prefill_chunk_tokens``, which sizes the activation workspace) share the
-    devices: in the time one
-    request is served, the group runs one prefill pass of the batch and
-    ``output_tokens`` decode steps at the mean context. Returns one row per
+    devices: in the time one request is served, the group runs one prefill
+    of every running prompt and ``output_tokens`` decode steps at the mean
+    context. A new request's time to first token is the prefill of its
+    prompt plus the decode step of the running batch it is scheduled beside
+    (chunked prefill). Returns one row per
     input point: batch, TTFT, TPOT, end-to-end latency, output tokens/s of
     the group, per device and per user, the memory breakdown, the binding
     resource of decode, and, with ``ttft_slo_s``/``tpot_slo_s``, the largest
@@ -592,9 +597,14 @@ def serving_point(arch: ArchLike, hw: HardwareLike, input_tokens: ArrayLike, out
                inputs={"batch": b_ok}, **common)
     dec = _run("decode", s.arch, s.hw, batch=b_ok, new_tokens=np.float64(1.0), cached=ctx, logits="last",
                inputs={"batch": b_ok}, **common)
-    ttft = np.asarray(pre.latency_s)
+    one = _run("prefill", s.arch, s.hw, batch=np.ones(shape), new_tokens=n_in_b, cached=np.zeros(shape),
+               logits="last", inputs={"batch": np.ones(shape)}, **common)
     tpot = np.asarray(dec.latency_s)
-    cycle = ttft + n_out * tpot
+    # a new request's prompt is prefilled in one iteration beside the running batch's decode step
+    # (chunked prefill, as TensorRT-LLM and vLLM schedule it); the batch's work per request lifetime is
+    # one prefill of every prompt and output_tokens decode steps
+    ttft = np.asarray(one.latency_s) + tpot
+    cycle = np.asarray(pre.latency_s) + n_out * tpot
     group_tps = b_ok * n_out / cycle
     out = {
         "model": s.arch.name, "hardware": s.hw.id, "n_devices": s.layout.n_devices, "weight_dtype": s.fmt.name,
@@ -630,11 +640,11 @@ def _slo_batch(s, n_in, n_out, b_max, ttft_slo, tpot_slo, common, shape):
         while lo < hi:  # latency grows with batch: bisect the largest batch within both targets
             mid = (lo + hi + 1) // 2
             b = np.float64(mid)
-            t1 = _run("prefill", s.arch, s.hw, batch=b, new_tokens=np.float64(n_in_b[idx]), cached=np.float64(0),
-                      logits="last", inputs={"batch": b}, **common).latency_s
             t2 = _run("decode", s.arch, s.hw, batch=b, new_tokens=np.float64(1.0),
                       cached=np.float64(n_in_b[idx] + (n_out_b[idx] - 1) // 2), logits="last", inputs={"batch": b},
                       **common).latency_s
+            t1 = _run("prefill", s.arch, s.hw, batch=np.float64(1), new_tokens=np.float64(n_in_b[idx]),
+                      cached=np.float64(0), logits="last", inputs={"batch": b}, **common).latency_s + t2
             if t1 <= ttft_slo and t2 <= tpot_slo:
                 lo = mid
             else:
@@ -672,9 +682,13 @@ def min_devices(arch: ArchLike, hw: HardwareLike, *, batch: int = 1, context: in
     frac = float(V.fraction("memory_fraction", memory_fraction))
     b = V.size("batch", batch, minimum=1, integer=True)
     c = V.size("context", context, integer=True)
+    linked = math.isfinite(h.interconnect_bandwidth_bytes_per_s)
     for n in range(1, int(max_devices) + 1):
         if a.n_heads % n or (not a.is_mla and a.n_kv_heads > n and a.n_kv_heads % n):
             continue
+        if n > 1 and not linked:
+            raise ValueError(f"{a.name} does not fit on one {h.id} at batch {batch}, context {context}, and "
+                             f"{h.id} has no published interconnect to split it over several")
         s = _setup(a, h, n, None, 1, 1, weight_dtype, kv_dtype, None)
         w, kv, ws = _memory_per_device(s, b, c, b)
         if np.all(w + kv + ws <= h.memory_bytes * frac):
