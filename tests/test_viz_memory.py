@@ -156,3 +156,12 @@ def test_fit_heatmap_spec_has_dtype_param(fit_data):
     filters = [t["filter"] for layer in spec["layer"] for t in layer.get("transform", [])]
     filters += [t["filter"] for t in spec.get("transform", [])]
     assert any("weight_dtype" in str(f) for f in filters)
+
+
+def test_fit_heatmap_records_carry_every_encoded_field(fit_data):
+    # every field the chart encodes is in the inline records, or cells stack on one row
+    spec = vm.fit_heatmap(fit_data).to_dict()
+    fields = {e["field"] for layer in spec["layer"] for e in layer["encoding"].values() if "field" in e}
+    data = spec["layer"][0].get("data", spec.get("data"))
+    record = (data["values"] if "values" in data else spec["datasets"][data["name"]])[0]
+    assert fields <= set(record)

@@ -300,8 +300,8 @@ def fit_heatmap(data: pd.DataFrame | None = None, *, cell: int = 14, **kwargs) -
     )
     # the cells go in inline (one record per model, device and format, only the columns drawn), past
     # Altair's 5,000-row guard for DataFrames: the catalog grid is larger than that
-    cols = ["model", "hardware", "weight_dtype", "status", "mark", "n_params_b", "total_gb", "memory_gb",
-            "fraction_of_memory"]
+    cols = [c for c in ("model", "model_name", "hardware", "weight_dtype", "status", "mark", "n_params_b", "total_gb",
+                        "memory_gb", "fraction_of_memory") if c in df]
     records = df[cols].astype(object).where(df[cols].notna(), None).to_dict(orient="records")
     base = (
         alt.Chart(alt.InlineData(values=records))
