@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._validate import as_arch, as_hardware
+from ..catalog import list_hardware, load_hardware
 from ..prices import cloud_prices
 from ..training import (
     RECOMPUTE,
@@ -27,6 +28,7 @@ from ..training import (
     training_flops,
     training_memory,
 )
+from .tables import model_names
 
 __all__ = [
     "MEMORY_COMPONENTS",
@@ -143,11 +145,14 @@ def memory_breakdown_chart(data: pd.DataFrame, *, zero_stage: int = 1, width: in
     label = alt.Chart(pd.DataFrame({"memory_gb": [memory_gb], "text": [f"device memory {memory_gb:.0f} GB"]})) \
         .mark_text(align="left", dx=4, dy=-6, color="#b2182b").encode(y="memory_gb:Q", text="text:N", x=alt.value(0))
     row = data.iloc[0]
+    # the model's and the device's display names, as the book's prose has them
+    model = model_names().get(row["model"], row["model"])
+    device = load_hardware(row["hardware"]).name if row["hardware"] in list_hardware() else row["hardware"]
     return (
         alt.layer(bars, rule, label)
         .add_params(zero, rec, att)
         .properties(width=width, height=height, title=alt.TitleParams(
-            f"Training memory per device: {row['model']} on {row['hardware']}",
+            f"Training memory per device: {model} on {device}",
             subtitle=f"sequences of {int(row['seq_len']):,} tokens; choose ZeRO stage, recomputation and "
                      "attention below"))
     )
