@@ -114,9 +114,10 @@ def memory_breakdown_chart(data: pd.DataFrame, *, zero_stage: int = 1, width: in
                            height: int = 260) -> alt.LayerChart:
     """Stacked bars of bytes per device by component for each layout, with
     the device's memory as a rule; three menus (``alt.param`` named
-    ``zero_stage``, ``recompute`` and ``attention``, bound to selects and
+    ``zero_stage``, ``attention`` and ``recompute``, bound to selects and
     evaluated by Vega in the browser) pick the ZeRO stage (first shown:
-    ``zero_stage``), the recomputation and the attention kernel. ``data``
+    ``zero_stage``), the attention kernel and the recomputation, in that
+    order: the attention kernel matters only while the scores are stored. ``data``
     from :func:`memory_breakdown_data`. Defined in :ref:`sec_training`.
     """
     stages = sorted(data["zero_stage"].unique())
@@ -150,11 +151,11 @@ def memory_breakdown_chart(data: pd.DataFrame, *, zero_stage: int = 1, width: in
     device = load_hardware(row["hardware"]).name if row["hardware"] in list_hardware() else row["hardware"]
     return (
         alt.layer(bars, rule, label)
-        .add_params(zero, rec, att)
+        .add_params(zero, att, rec)
         .properties(width=width, height=height, title=alt.TitleParams(
             f"Training memory per device: {model} on {device}",
-            subtitle=f"sequences of {int(row['seq_len']):,} tokens; choose ZeRO stage, recomputation and "
-                     "attention below"))
+            subtitle=f"sequences of {int(row['seq_len']):,} tokens; choose ZeRO stage, attention and "
+                     "recomputation below"))
     )
 
 
