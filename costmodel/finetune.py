@@ -65,7 +65,6 @@ from .inference import decode, prefill
 from .prices import price_per_device_hour
 from .quantities import kv_cache_bytes, matmul_table
 from .training import (
-    OPTIMIZERS,
     RECOMPUTE,
     _RHO,
     Parallelism,
@@ -73,6 +72,7 @@ from .training import (
     _choice,
     _degrees,
     _eval,
+    _optimizer_bytes,
     default_mfu,
     training_energy_kwh,
     training_flops,
@@ -216,12 +216,6 @@ def lora_params(arch: ArchLike, rank: ArrayLike = 8, targets: str | Iterable[str
 # ----------------------------------------------------------------------
 # Shared pieces
 # ----------------------------------------------------------------------
-def _optimizer_bytes(optimizer: Any):
-    if isinstance(optimizer, str):
-        return OPTIMIZERS[_choice("optimizer", optimizer, OPTIMIZERS)]
-    return V.size("optimizer", optimizer, maximum=1e3)
-
-
 def _base_format(name: Any, allowed: tuple[str, ...], technique: str) -> WeightFormat:
     if not isinstance(name, str) or name.strip().lower() not in allowed:
         known = f"; {technique} takes {allowed}"
@@ -242,6 +236,16 @@ def _price(hw: Hardware, price_per_device_hour_usd, price_date, provider, region
 
 def _utilisation(hfu):
     return default_mfu().value if hfu is None else V.fraction("hfu", hfu)
+
+
+def _money(hw: Hardware, hfu, price: tuple, pue=None, electricity=None) -> dict:
+    """The utilisation, price per device-hour, PUE and electricity price, validated, to broadcast with the rest."""
+    out = {"hfu": _utilisation(hfu), "price": _price(hw, *price)}
+    if pue is not None:
+        out["pue"] = V.size("pue", pue, minimum=1.0, maximum=10.0)
+    if electricity is not None:
+        out["electricity"] = V.size("electricity_usd_per_kwh", electricity, maximum=1e3)
+    return out
 
 
 def _flat(**arrays):
@@ -274,17 +278,18 @@ def _activations(arch, hw, s, par, recompute, activation_dtype, flash_attention)
     return mem["activations_bytes"].to_numpy()
 
 
-def _time_cost(hw: Hardware, flops, n_dev: int, compute_dtype: str, u, price, pue, electricity):
+def _time_cost(hw: Hardware, flops, n_dev: int, compute_dtype: str, a: dict):
+    """Time at utilisation a["hfu"], device-hours, dollars at a["price"], energy and its price (flat inputs ``a``)."""
+    u, price = a["hfu"], a["price"]
     pi = hw.peak_flops(V.dtype("compute_dtype", compute_dtype))
     seconds = flops / (n_dev * pi * u)
     device_hours = seconds * n_dev / 3600
     cost = F.numeric(F.TRAINING_COST_USD)(tau_dev=device_hours * 3600, c_dev=price)
     if math.isfinite(hw.tdp_w):
-        energy = training_energy_kwh(device_hours, hw, pue=pue)
+        energy = training_energy_kwh(device_hours, hw, pue=a.get("pue"))
     else:
         energy = np.full(np.shape(device_hours), math.nan)
-    elec = energy * (math.nan if electricity is None else V.size("electricity_usd_per_kwh", electricity,
-                                                                 maximum=1e3))
+    elec = energy * a.get("electricity", math.nan)
     return {"hfu": u + 0 * seconds, "time_s": seconds, "time_h": seconds / 3600, "device_hours": device_hours,
             "price_per_device_hour_usd": price + 0 * seconds, "cost_usd": cost, "energy_kwh": energy,
             "electricity_cost_usd": elec}
@@ -341,14 +346,12 @@ def full_finetune(arch: ArchLike, hw: HardwareLike, tokens: ArrayLike, seq_len: 
     arch, hw, arrays = _common(arch, hw, tokens, seq_len)
     par = _as_parallelism(parallelism)
     arrays["optimizer"] = _optimizer_bytes(optimizer)
-    _, a = _flat(**arrays)
+    price = (price_per_device_hour_usd, price_date, price_provider, price_region, pricing_model)
+    _, a = _flat(**arrays, **_money(hw, hfu, price, pue, electricity_usd_per_kwh))
     recompute = _choice("recompute", recompute, RECOMPUTE)
     core = _full_core(arch, hw, a, par, recompute, V.flag("flash_attention", flash_attention))
     flops = a["tokens"] * core["hardware_flop_per_token"]
-    price = _price(hw, price_per_device_hour_usd, price_date, price_provider, price_region, pricing_model)
-    cols = {"tokens": a["tokens"], **core, "flops": flops,
-            **_time_cost(hw, flops, par.n_devices, compute_dtype, _utilisation(hfu), price, pue,
-                         electricity_usd_per_kwh)}
+    cols = {"tokens": a["tokens"], **core, "flops": flops, **_time_cost(hw, flops, par.n_devices, compute_dtype, a)}
     head = {"technique": "full", "model": arch.name, "hardware": hw.id, "layout": par.label(),
             "n_devices": par.n_devices, "recompute": recompute, "base_format": "bf16", "targets": "all"}
     return _frame(head, cols)
@@ -409,16 +412,14 @@ def _adapters(technique, arch, hw, tokens, seq_len, *, rank, targets, base_forma
     t = lora_targets(arch, targets)
     arrays["rank"] = _rank(arch, t, rank)
     arrays["optimizer"] = _optimizer_bytes(optimizer)
-    _, a = _flat(**arrays)
+    _, a = _flat(**arrays, **_money(hw, hfu, price, pue, electricity))
     fmt = _base_format(base_format, allowed, technique)
     par = _as_parallelism(parallelism)
     recompute = _choice("recompute", recompute, RECOMPUTE)
     core = _adapter_core(arch, hw, a, t, fmt, par, recompute, adapter_dtype,
                          V.flag("paged_optimizer", paged_optimizer), V.flag("flash_attention", flash_attention))
     flops = a["tokens"] * core["hardware_flop_per_token"]
-    cols = {"tokens": a["tokens"], **core, "flops": flops,
-            **_time_cost(hw, flops, par.n_devices, compute_dtype, _utilisation(hfu), _price(hw, *price), pue,
-                         electricity)}
+    cols = {"tokens": a["tokens"], **core, "flops": flops, **_time_cost(hw, flops, par.n_devices, compute_dtype, a)}
     head = {"technique": technique, "model": arch.name, "hardware": hw.id, "layout": par.label(),
             "n_devices": par.n_devices, "recompute": recompute, "base_format": fmt.name, "targets": ",".join(t)}
     return _frame(head, cols)
@@ -534,7 +535,9 @@ def distillation(teacher: ArchLike, student: ArchLike, tokens: ArrayLike, seq_le
         if seq_len is None:
             raise ValueError("hw given without seq_len: memory and time need the sequence length")
         arrays["optimizer"] = _optimizer_bytes(optimizer)
-    shape, a = _flat(**arrays)
+        arrays.update(_money(V.as_hardware(hw), hfu, (price_per_device_hour_usd, price_date, price_provider,
+                                                      price_region, pricing_model), pue))
+    _, a = _flat(**arrays)
     t = a["tokens"]
     if seq_len is None:
         total_tok = F.numeric(F.DISTILLATION_FLOPS_6ND)(N=float(stu.n_active_params),
@@ -562,14 +565,13 @@ def distillation(teacher: ArchLike, student: ArchLike, tokens: ArrayLike, seq_le
                                                                                           logits_dtype))
     hw_tok = teacher_tok + training_flops(stu, 1.0, s, recompute)
     total = mem["total_bytes"].to_numpy() + frozen + logit_bytes
-    p = _price(hwo, price_per_device_hour_usd, price_date, price_provider, price_region, pricing_model)
     cols.update({
         "frozen_bytes": frozen + 0 * total, "trainable_weights_bytes": mem["weights_bytes"].to_numpy(),
         "gradients_bytes": mem["gradients_bytes"].to_numpy(), "optimizer_bytes": mem["optimizer_bytes"].to_numpy(),
         "activations_bytes": mem["activations_bytes"].to_numpy(), "teacher_logits_bytes": logit_bytes + 0 * total,
         "total_bytes": total, **_fit_columns(hwo, total),
         "hardware_flop_per_token": hw_tok,
-        **_time_cost(hwo, t * hw_tok, par.n_devices, compute_dtype, _utilisation(hfu), p, pue, None),
+        **_time_cost(hwo, t * hw_tok, par.n_devices, compute_dtype, a),
     })
     head.update(hardware=hwo.id, layout=par.label(), n_devices=par.n_devices, recompute=recompute)
     return _frame(head, cols)
@@ -633,7 +635,9 @@ def rlhf_ppo(actor: ArchLike, hw: HardwareLike, *, prompt_tokens: ArrayLike, res
                  t_g=V.size("response_tokens", response_tokens, minimum=1, integer=True),
                  batch=V.size("batch", batch, minimum=1, integer=True),
                  epochs=V.size("ppo_epochs", ppo_epochs, minimum=1, integer=True, maximum=1e3),
-                 optimizer=_optimizer_bytes(optimizer))
+                 optimizer=_optimizer_bytes(optimizer),
+                 **_money(hwo, hfu, (price_per_device_hour_usd, price_date, price_provider, price_region,
+                                     pricing_model), pue))
     s = a["t_p"] + a["t_g"]
     n_eff = {k: _effective_params(m, s) for k, m in (("N", act), ("N_cr", cr), ("N_rw", rw))}
     total = F.numeric(F.PPO_FLOPS_PER_SAMPLE)(T_p=a["t_p"], T_g=a["t_g"], e_ppo=a["epochs"], **n_eff)
@@ -650,12 +654,9 @@ def rlhf_ppo(actor: ArchLike, hw: HardwareLike, *, prompt_tokens: ArrayLike, res
                                  mem["critic"]["activations_bytes"].to_numpy()), kv)
     frozen = {"reference": _frozen_bytes(act, fmt, deg), "reward": _frozen_bytes(rw, fmt, deg)}
     total_bytes = states["actor"] + states["critic"] + frozen["reference"] + frozen["reward"] + acts
-    u = _utilisation(hfu)
     replicas = par.n_devices // par.tensor
     gen_s = _generation_time(act, hwo, par, a["batch"], a["t_p"], a["t_g"], efficiency) / (a["batch"] * replicas)
-    rest = _time_cost(hwo, total - generation + extra, par.n_devices, compute_dtype, u,
-                      _price(hwo, price_per_device_hour_usd, price_date, price_provider, price_region,
-                             pricing_model), pue, None)
+    rest = _time_cost(hwo, total - generation + extra, par.n_devices, compute_dtype, a)
     time_s = gen_s + rest["time_s"]
     price = rest["price_per_device_hour_usd"]
     cols = {
@@ -664,7 +665,7 @@ def rlhf_ppo(actor: ArchLike, hw: HardwareLike, *, prompt_tokens: ArrayLike, res
         "training_flop_per_sample": training, "recompute_flop_per_sample": extra, "flop_per_sample": total + extra,
         "actor_bytes": states["actor"], "critic_bytes": states["critic"], "reference_bytes": frozen["reference"],
         "reward_bytes": frozen["reward"], "activations_bytes": acts, "kv_cache_bytes": kv, "total_bytes": total_bytes,
-        **_fit_columns(hwo, total_bytes), "hfu": u + 0 * time_s,
+        **_fit_columns(hwo, total_bytes), "hfu": rest["hfu"],
         "generation_time_per_sample_s": gen_s, "train_time_per_sample_s": rest["time_s"],
         "time_per_sample_s": time_s, "price_per_device_hour_usd": price,
         "cost_per_sample_usd": F.numeric(F.TRAINING_COST_USD)(tau_dev=time_s * par.n_devices, c_dev=price),
@@ -698,7 +699,9 @@ def dpo(policy: ArchLike, hw: HardwareLike, *, prompt_tokens: ArrayLike, respons
     recompute = _choice("recompute", recompute, RECOMPUTE)
     _, a = _flat(t_p=V.size("prompt_tokens", prompt_tokens, minimum=1, integer=True),
                  t_g=V.size("response_tokens", response_tokens, minimum=1, integer=True),
-                 optimizer=_optimizer_bytes(optimizer))
+                 optimizer=_optimizer_bytes(optimizer),
+                 **_money(hwo, hfu, (price_per_device_hour_usd, price_date, price_provider, price_region,
+                                     pricing_model), pue))
     s = a["t_p"] + a["t_g"]
     flops = F.numeric(F.DPO_FLOPS_PER_PAIR)(N=_effective_params(pol, s), T_p=a["t_p"], T_g=a["t_g"])
     flops = flops + 2 * s * _recompute_extra(pol, s, recompute)
@@ -706,9 +709,7 @@ def dpo(policy: ArchLike, hw: HardwareLike, *, prompt_tokens: ArrayLike, respons
     mem = training_memory(pol, hwo, s, pairs, optimizer=a["optimizer"], recompute=recompute)
     ref = _frozen_bytes(pol, _base_format(reference_format, tuple(BASE_FORMATS), "DPO"), _degrees(par))
     total = mem["total_bytes"].to_numpy() + ref
-    tc = _time_cost(hwo, flops, par.n_devices, compute_dtype, _utilisation(hfu),
-                    _price(hwo, price_per_device_hour_usd, price_date, price_provider, price_region, pricing_model),
-                    pue, None)
+    tc = _time_cost(hwo, flops, par.n_devices, compute_dtype, a)
     cols = {
         "prompt_tokens": a["t_p"], "response_tokens": a["t_g"], "flop_per_pair": flops,
         "policy_bytes": (mem["weights_bytes"] + mem["gradients_bytes"] + mem["optimizer_bytes"]).to_numpy(),
@@ -764,7 +765,7 @@ def federated_finetune(arch: ArchLike, device: HardwareLike, *, rounds: ArrayLik
               "local_tokens": V.size("local_tokens", local_tokens, minimum=1),
               "seq_len": V.size("seq_len", seq_len, minimum=1, integer=True), "up": up, "down": down,
               "clients": V.size("clients_per_round", clients_per_round, minimum=1, integer=True),
-              "optimizer": _optimizer_bytes(optimizer)}
+              "optimizer": _optimizer_bytes(optimizer), "hfu": _utilisation(hfu)}
     par = Parallelism()
     if method == "lora":
         t = lora_targets(arch, targets)
@@ -779,10 +780,9 @@ def federated_finetune(arch: ArchLike, device: HardwareLike, *, rounds: ArrayLik
     b_upd = bytes_per_element(V.dtype("update_dtype", update_dtype))
     n_upd = core["trainable_params"] + 0 * a["rounds"]
     if hw.has_peak(V.dtype("compute_dtype", compute_dtype)):
-        u = _utilisation(hfu)
-        t_loc = a["local_tokens"] * core["hardware_flop_per_token"] / (hw.peak_flops(compute_dtype) * u)
-    else:
-        u, t_loc = (_utilisation(hfu) if hfu is not None else math.nan), np.full(a["rounds"].shape, math.nan)
+        t_loc = a["local_tokens"] * core["hardware_flop_per_token"] / (hw.peak_flops(compute_dtype) * a["hfu"])
+    else:  # no published peak (phones): the link time stays, the local time is unknown
+        t_loc = np.full(a["rounds"].shape, math.nan)
     per_client = F.numeric(F.FEDERATED_CLIENT_BYTES_PER_ROUND)(N_upd=n_upd, b_upd=b_upd)
     link = F.numeric(F.FEDERATED_ROUND_TIME)(t_loc=0.0, N_upd=n_upd, b_upd=b_upd, beta_up=a["up"], beta_dn=a["down"])
     round_s = F.numeric(F.FEDERATED_ROUND_TIME)(t_loc=t_loc, N_upd=n_upd, b_upd=b_upd, beta_up=a["up"],
@@ -791,7 +791,7 @@ def federated_finetune(arch: ArchLike, device: HardwareLike, *, rounds: ArrayLik
         "rounds": a["rounds"].astype(np.int64), "clients_per_round": a["clients"].astype(np.int64),
         "local_tokens": a["local_tokens"], "uplink_bytes_per_s": a["up"], "downlink_bytes_per_s": a["down"],
         **core, "update_bytes_per_round": per_client, "server_bytes_per_round": a["clients"] * 2 * per_client,
-        "client_bytes_total": a["rounds"] * 2 * per_client, "hfu": u + 0 * link, "compute_time_per_round_s": t_loc,
+        "client_bytes_total": a["rounds"] * 2 * per_client, "hfu": a["hfu"], "compute_time_per_round_s": t_loc,
         "link_time_per_round_s": link, "round_time_s": round_s, "total_time_s": a["rounds"] * round_s,
     }
     head = {"technique": f"federated-{method}", "model": arch.name, "hardware": hw.id, "recompute": recompute,

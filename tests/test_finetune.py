@@ -217,6 +217,19 @@ def test_arrays_broadcast_to_one_row_each():
     assert r["flops"].iloc[3] == pytest.approx(2 * r["flops"].iloc[0], rel=1e-12)
 
 
+def test_utilisation_and_prices_broadcast_with_the_workload():
+    r = cm.lora_finetune("llama-2-7b", "h100-sxm", 1e8, np.array([1024, 2048]), hfu=np.array([[0.2], [0.4]]),
+                         price_per_device_hour_usd=2.0)
+    assert len(r) == 4 and list(r["hfu"]) == [0.2, 0.2, 0.4, 0.4]
+    assert r["time_s"].iloc[0] == pytest.approx(2 * r["time_s"].iloc[2], rel=1e-12)
+    with pytest.raises(ValueError, match="incompatible shapes"):
+        cm.full_finetune("llama-2-7b", "h100-sxm", np.array([1e8, 2e8, 3e8]), 2048,
+                         price_per_device_hour_usd=[1.0, 2.0])
+    ppo = cm.rlhf_ppo("llama-3.2-1b", "h100-sxm", prompt_tokens=256, response_tokens=[64, 128], batch=8,
+                      hfu=[0.3, 0.5], price_per_device_hour_usd=2.0)
+    assert list(ppo["hfu"]) == [0.3, 0.5] and ppo["cost_per_sample_usd"].notna().all()
+
+
 def test_full_finetune_is_training():
     arch = cm.load_model("llama-3.2-1b")
     r = cm.full_finetune(arch, "h100-sxm", 1e8, 4096, recompute="selective").iloc[0]
