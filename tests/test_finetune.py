@@ -7,6 +7,7 @@ that tie the numeric functions to the sympy expressions.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import sympy as sp
 
@@ -364,3 +365,28 @@ def test_federated_on_a_phone_without_published_peak_or_capacity():
 def test_bad_input_names_the_value(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ----------------------------------------------------------------------
+# Charts
+# ----------------------------------------------------------------------
+def test_charts_carry_their_sliders_and_all_precomputed_points():
+    from costmodel.viz import finetune as vf
+
+    ranks = 2 ** np.arange(4)
+    frame = pd.concat([cm.lora_finetune("llama-3.2-1b", "rtx-4090", 1e6, 512, rank=ranks, targets="all-linear"),
+                       cm.qlora_finetune("llama-3.2-1b", "rtx-4090", 1e6, 512, rank=ranks)], ignore_index=True)
+    spec = vf.rank_slider_chart(frame).to_dict()
+    (param,) = [p for p in spec["params"] if p["name"] == "log2_rank"]
+    assert (param["bind"]["min"], param["bind"]["max"]) == (0, 3)
+    loss = cm.compute_optimal(1e23)["loss"].iloc[0]
+    optima = cm.inference_optimal(loss, [1e11, 1e12]).assign(log10_tokens=[11.0, 12.0])
+    n = np.geomspace(2 * cm.min_params_for_loss(loss), 1e12, 5)
+    curves = pd.concat([pd.DataFrame({"n_params": n, "log10_tokens": lg,
+                                      "total_flops": cm.lifetime_flops(n, loss, 10**lg)}) for lg in (11.0, 12.0)])
+    spec = vf.inference_optimal_chart(curves, optima).to_dict()
+    assert [p["bind"]["step"] for p in spec["params"] if p["name"] == "log10_tokens"] == [1.0]
+    spec = vf.memory_chart(frame).to_dict()
+    rows = [r for d in spec["datasets"].values() for r in d]
+    assert {r["component"] for r in rows} == {label for _, label in vf.MEMORY_PARTS}
+    assert sum(r["gb"] for r in rows) == pytest.approx(frame["total_bytes"].sum() / 1e9, rel=1e-12)
