@@ -207,6 +207,9 @@ class _Setup:
     kv_bytes: Any = field(default=None, compare=False, repr=False)  # (s, B)
     attention_flops: Any = field(default=None, compare=False, repr=False)  # {decode: (T, C_0)}
     experts_touched: Any = field(default=None, compare=False, repr=False)  # (B,)
+    kv_dtype: str = field(default="", compare=False)  # the dtype of the KV cache by name
+    allreduce: Any = field(default=None, compare=False, repr=False)  # (M_op, alpha_link)
+    alltoall: Any = field(default=None, compare=False, repr=False)  # (M_op, alpha_link)
 
 
 def _activation_dtype(hw: Hardware) -> str | None:
@@ -268,33 +271,39 @@ def _build_setup(arch: Architecture, hw: Hardware, n_devices, tensor_parallel, p
         attention[decode] = _Bound(F.PREFILL_FLOPS, vals, ("T", "C_0"))
     return _Setup(arch, hw, layout, fmt, _weights(arch, fmt), c, bytes_per_element(act or "bf16"), b_kv,
                   _Bound(F.KV_CACHE_BYTES, {**arch.symbols, "b_kv": b_kv}, ("s", "B")), attention,
-                  _Bound(F.EXPERTS_TOUCHED, {"E": arch.n_experts, "k_e": arch.n_experts_per_token}, ("B",)))
+                  _Bound(F.EXPERTS_TOUCHED, {"E": arch.n_experts, "k_e": arch.n_experts_per_token}, ("B",)), kv,
+                  _Bound(F.ALLREDUCE_TIME, {"n_t": layout.tensor, "beta_link": _link_bandwidth(hw)},
+                         ("M_op", "alpha_link")),
+                  _Bound(F.ALLTOALL_TIME, {"n_ep": layout.expert, "beta_link": _link_bandwidth(hw)},
+                         ("M_op", "alpha_link")))
 
 
 class _Bound:
     """A formula of :mod:`costmodel.formulas` with some symbols bound to
     values, called with the others in the order ``free`` names them. The same
     lambdified function and the same float64 inputs as
-    :func:`costmodel.formulas.numeric`, without its per-call lookups; the
-    result broadcasts to the inputs' shape."""
+    :func:`costmodel.formulas.numeric`, without its per-call lookups."""
 
     def __init__(self, expr, values: Mapping[str, Any], free: tuple[str, ...]):
         num = F.numeric(expr)
         self._fn = num._fn
         self._template = [None if a in free else np.asarray(values[a], dtype=np.float64) for a in num.args]
+        # each free symbol is one of the expression's own (index raises otherwise), so numpy
+        # broadcasts the result to the inputs' shape by itself
         self._slots = [num.args.index(a) for a in free]
 
     def __call__(self, *free):
         vals = list(self._template)
-        shapes = []
         for i, v in zip(self._slots, free):
-            vals[i] = v = np.asarray(v, dtype=np.float64)
-            shapes.append(v.shape)
-        shape = np.broadcast_shapes(*shapes)
-        out = np.asarray(self._fn(*vals), dtype=np.float64)
-        if out.shape != shape:
-            out = np.broadcast_to(out, shape)
-        return out
+            vals[i] = _float64(v)
+        return _float64(self._fn(*vals))
+
+
+def _float64(v):
+    """``v`` as float64: a numpy array, or a lazy array (dask) left lazy."""
+    if isinstance(v, np.ndarray) or not hasattr(v, "__array_function__"):
+        return np.asarray(v, dtype=np.float64)
+    return v if v.dtype == np.float64 else v.astype(np.float64)
 
 
 def _kv_share(s: _Setup) -> float:
@@ -375,11 +384,9 @@ def _times(s: _Setup, comp, comm, eff: EfficiencyProfile, *, decode: bool):
 
         def comm(alpha):  # two all-reduces per block, two all-to-alls per MoE block, one hand-off per stage
             moe = s.arch.n_moe_layers / L.pipeline
-            t = 2 * layers * F.numeric(F.ALLREDUCE_TIME)(n_t=L.tensor, M_op=ar / (2 * layers), beta_link=link,
-                                                         alpha_link=alpha) if L.tensor > 1 else 0.0
+            t = 2 * layers * s.allreduce(ar / (2 * layers), alpha) if L.tensor > 1 else 0.0
             if L.expert > 1 and moe:
-                t = t + 2 * moe * F.numeric(F.ALLTOALL_TIME)(n_ep=L.expert, M_op=a2a / (2 * moe), beta_link=link,
-                                                             alpha_link=alpha)
+                t = t + 2 * moe * s.alltoall(a2a / (2 * moe), alpha)
             return t + p2p / link + (L.pipeline - 1) * alpha
 
         t_comm_ideal = comm(0.0)
@@ -699,8 +706,25 @@ def serving_point(arch: ArchLike, hw: HardwareLike, input_tokens: ArrayLike, out
     }
     if ttft_slo_s is not None or tpot_slo_s is not None:
         out.update(_slo_batch(s, n_in, n_out, b_max, ttft_slo_s, tpot_slo_s, common, shape))
-    # flatten() copies: each column owns its (writable) array, so copy=False skips a second copy
-    return pd.DataFrame({k: np.broadcast_to(np.asarray(v), shape).flatten() for k, v in out.items()}, copy=False)
+    return _frame({k: np.broadcast_to(np.asarray(v), shape).flatten() for k, v in out.items()})
+
+
+#: The dtype pandas gives a column of Python or numpy strings (its default string dtype).
+_STR_DTYPE = pd.Series(np.array(["a"])).dtype
+
+
+def _frame(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """A DataFrame of 1-D arrays of one length, each owned by the frame (the
+    caller hands them over): the frame ``pd.DataFrame(columns)`` builds, in a
+    third of its time. pandas' own ``_from_arrays`` (what its readers use)
+    skips the per-column inference; strings become pandas' default string
+    dtype as they would. Public construction where pandas lacks it."""
+    from_arrays = getattr(pd.DataFrame, "_from_arrays", None)
+    if from_arrays is None:
+        return pd.DataFrame(columns, copy=False)
+    arrays = [pd.array(v, dtype=_STR_DTYPE) if v.dtype.kind == "U" else v for v in columns.values()]
+    n = len(arrays[0]) if arrays else 0
+    return from_arrays(arrays, columns=pd.Index(list(columns)), index=pd.RangeIndex(n), verify_integrity=False)
 
 
 def _serving(s: _Setup, efficiency, n_in, n_out, b, b_max, chunk, *, stacklevel: int | None) -> dict:
