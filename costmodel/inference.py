@@ -706,6 +706,8 @@ def serving_point(arch: ArchLike, hw: HardwareLike, input_tokens: ArrayLike, out
     }
     if ttft_slo_s is not None or tpot_slo_s is not None:
         out.update(_slo_batch(s, n_in, n_out, b_max, ttft_slo_s, tpot_slo_s, common, shape))
+    if shape == ():  # one point: a one-element copy of each value
+        return _frame({k: np.array(v, ndmin=1) for k, v in out.items()})
     return _frame({k: np.broadcast_to(np.asarray(v), shape).flatten() for k, v in out.items()})
 
 
