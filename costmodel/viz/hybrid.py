@@ -16,7 +16,7 @@ from .tables import COMPACT_LABELS, decades, round_sig
 
 __all__ = ["routing_chart", "moe_chart", "quantisation_chart", "lifecycle_chart"]
 
-_LEGEND = alt.Legend(orient="bottom", direction="vertical", titleOrient="top")
+_LEGEND = alt.Legend(orient="bottom", direction="vertical", titleOrient="top", labelLimit=320)
 
 
 def _small(df: pd.DataFrame, columns) -> pd.DataFrame:
@@ -28,7 +28,7 @@ def _small(df: pd.DataFrame, columns) -> pd.DataFrame:
     return out
 
 
-def routing_chart(data: pd.DataFrame, published: pd.DataFrame, *, width: int = 300,
+def routing_chart(data: pd.DataFrame, published: pd.DataFrame, *, width: int = 230,
                   height: int = 240) -> alt.HConcatChart:
     """Two panels over the escalation rate: the saving against the large
     model alone (left; zero is the break-even) and, for pairs with
@@ -49,7 +49,7 @@ def routing_chart(data: pd.DataFrame, published: pd.DataFrame, *, width: int = 3
                                              name="Share of the small model's work spent before escalating "))
     pairs = list(dict.fromkeys(d["pair"]))
     color = alt.Color("pair:N", sort=pairs, title="Small -> large model", legend=_LEGEND)
-    x = alt.X("escalation_rate:Q", title="Escalation rate (share of requests the large model answers)",
+    x = alt.X("escalation_rate:Q", title="Escalation rate",
               scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"))
     at_kappa = "abs(datum.slm_paid_on_escalation - kappa) < 1e-6"
     saving = alt.Chart(d).transform_filter(at_kappa).mark_line().encode(
@@ -78,12 +78,13 @@ def routing_chart(data: pd.DataFrame, published: pd.DataFrame, *, width: int = 3
     return alt.hconcat(left, right).add_params(kappa).resolve_scale(color="shared")
 
 
-def moe_chart(data: pd.DataFrame, *, width: int = 460, height: int = 260) -> alt.Chart:
+def moe_chart(data: pd.DataFrame, *, device: str | None = None, width: int = 460, height: int = 260) -> alt.Chart:
     """Time per output token against the batch size for a mixture of experts
     and its two dense twins, on a log-log grid; a menu (``moe``) picks the
     mixture of experts. Points where the weights and caches do not fit are
     left out. ``data`` is :func:`costmodel.moe_vs_dense` output for one or
-    more models with a ``moe`` column (the menu's labels) and ``hardware``.
+    more models with a ``moe`` column (the menu's labels); ``device`` names
+    the device in the subtitle (default: the ``hardware`` ids).
     Defined in :ref:`sec_hybrid`.
     """
     d = data[data["fits"].astype(bool)].assign(ms_per_token=lambda f: f["latency_s"] * 1e3)
@@ -93,7 +94,7 @@ def moe_chart(data: pd.DataFrame, *, width: int = 460, height: int = 260) -> alt
     roles = list(dict.fromkeys(d["role"]))
     b_dom = (float(d["batch"].min()), float(d["batch"].max()))
     y_dom = (float(d["ms_per_token"].min()) / 1.5, float(d["ms_per_token"].max()) * 1.5)
-    hw = ", ".join(dict.fromkeys(data["hardware"]))
+    hw = device or ", ".join(dict.fromkeys(data["hardware"]))
     return (
         alt.Chart(d).transform_filter(alt.datum.moe == choice)
         .mark_line(point=True)
