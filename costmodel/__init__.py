@@ -56,6 +56,24 @@ from .quantities import (
 )
 from .symbols import latex, notation_table
 from .prices import cloud_prices, energy_table, energy_value, price_per_device_hour
+from .hybrid import (
+    ServingOption,
+    api_price_per_1m,
+    api_prices,
+    api_usd_per_1m_output_tokens,
+    break_even_volume,
+    cascade_cost,
+    cheapest_option,
+    dense_twins,
+    draft_pairs,
+    implied_escalation_rate,
+    lifecycle_cost,
+    moe_vs_dense,
+    published_mmlu,
+    published_quantisation_quality,
+    published_routing_results,
+    routing_cost,
+)
 from .training import (
     MfuFit,
     Parallelism,
@@ -181,4 +199,21 @@ __all__ = [
     "compute_optimal",
     "lifetime_flops",
     "inference_optimal",
+    # hybrids (sec_hybrid)
+    "routing_cost",
+    "cascade_cost",
+    "implied_escalation_rate",
+    "api_prices",
+    "api_price_per_1m",
+    "api_usd_per_1m_output_tokens",
+    "lifecycle_cost",
+    "ServingOption",
+    "break_even_volume",
+    "cheapest_option",
+    "dense_twins",
+    "moe_vs_dense",
+    "draft_pairs",
+    "published_routing_results",
+    "published_quantisation_quality",
+    "published_mmlu",
 ]

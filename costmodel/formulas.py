@@ -744,3 +744,50 @@ TOKENS_FOR_LOSS = (S.B_T / (S.ell - S.E_0 - S.A_N / S.N**S.alpha_N)) ** (1 / S.b
 #: Lifetime FLOPs of a model (Sardana et al. 2023): training, 6 N T_train,
 #: plus serving T_inf tokens at 2 N each.
 LIFETIME_FLOPS = TRAINING_FLOPS_6ND + 2 * S.N * S.T_inf
+
+# ==========================================================================
+# Hybrids (sec_hybrid). Appended section: routing and cascades between a small
+# and a large model, API prices per output token, and the lifecycle cost of a
+# serving option, in the notation of the "hybrid" symbol group.
+# ==========================================================================
+
+#: Dollars per request of a two-model hybrid: the router (or verifier) on every
+#: request, the small model on the 1 - epsilon it answers, and on the epsilon
+#: that escalate the large model plus the share kappa of the small model's
+#: work already spent (kappa = 0: a router decides before the small model
+#: runs; kappa = 1: a cascade lets it answer, then escalates).
+BLENDED_COST_PER_REQUEST = S.c_rt + (1 - S.eps_esc) * S.c_slm + S.eps_esc * (S.c_llm + S.kappa_esc * S.c_slm)
+#: Seconds per request, by the same accounting as the cost.
+BLENDED_LATENCY_PER_REQUEST = S.t_rt + (1 - S.eps_esc) * S.t_slm + S.eps_esc * (S.t_llm + S.kappa_esc * S.t_slm)
+#: Fraction of the large model's cost a hybrid saves (negative: it costs more).
+HYBRID_SAVING = 1 - BLENDED_COST_PER_REQUEST / S.c_llm
+#: The escalation rate at which the hybrid costs what the large model alone
+#: costs (solve BLENDED_COST_PER_REQUEST = c_L for epsilon); below it the
+#: hybrid is cheaper. Negative when the router and the small model together
+#: cost more than the large model: no escalation rate then pays.
+BREAK_EVEN_ESCALATION = sp.solve(sp.Eq(BLENDED_COST_PER_REQUEST, S.c_llm), S.eps_esc)[0]
+#: The escalation rate at which a hybrid saves the fraction Delta of the large
+#: model's cost (solve Delta = HYBRID_SAVING for epsilon): what a published
+#: saving implies about the share of requests that escalated.
+ESCALATION_FOR_SAVING = sp.solve(sp.Eq(S.delta_sav, HYBRID_SAVING), S.eps_esc)[0]
+#: The same for latency: the escalation rate at which the hybrid is as slow
+#: as the large model alone.
+LATENCY_BREAK_EVEN_ESCALATION = sp.solve(sp.Eq(BLENDED_LATENCY_PER_REQUEST, S.t_llm), S.eps_esc)[0]
+
+#: An API's price per output token with the prompt tokens that come with it:
+#: each request of n_in tokens in and n_out out pays n_in p_in + n_out p_out.
+API_PRICE_PER_OUTPUT_TOKEN = S.p_out + S.n_in / S.n_out * S.p_in
+
+#: Days in a month of the Gregorian calendar's average year (365.25 / 12).
+DAYS_PER_MONTH = sp.Rational(1461, 48)
+#: Dollars to serve N_day output tokens a day for T_mo months: each day costs
+#: the tokens at c_tok / U (a deployment busy a fraction U of the time pays
+#: for its idle hours too), but never less than p_min for 24 hours (a
+#: self-hosted replica is paid for whether it serves or not; an API has
+#: p_min = 0).
+LIFECYCLE_SERVING_COST = S.t_mo * DAYS_PER_MONTH * sp.Max(24 * S.p_min, S.n_day * S.c_tok / S.U_srv)
+#: Fixed cost (pretraining or fine-tuning) plus serving.
+LIFECYCLE_COST = S.F_fix + LIFECYCLE_SERVING_COST
+#: The daily volume at which the floor of one replica stops binding:
+#: 24 p_min = N_day c_tok / U.
+FLOOR_VOLUME = 24 * S.p_min * S.U_srv / S.c_tok

@@ -32,7 +32,7 @@ __all__ = ["Sym", "SYMBOLS", "S", "GROUPS", "latex", "notation_table"]
 
 #: Symbol groups, in the order the notation chapter lists them.
 GROUPS: tuple[str, ...] = ("architecture", "derived", "counts", "workload", "precision", "hardware", "inference",
-                           "training", "finetune")
+                           "training", "finetune", "hybrid")
 
 
 @dataclass(frozen=True)
@@ -224,6 +224,32 @@ _TABLE: tuple[Sym, ...] = (
     Sym("C_tr", r"C_{train}", "training compute budget", "FLOP", "", "finetune"),
     Sym("T_inf", r"T_{inf}", "tokens served over the model's lifetime (prompt and generated)", "token", "",
         "finetune"),
+    # ------------------------------------------------------------------
+    # hybrid (sec_hybrid): appended block, kept at the end of the table
+    # ------------------------------------------------------------------
+    Sym("c_slm", "c_S", "cost of one request answered by the small model", "USD", "", "hybrid"),
+    Sym("c_llm", "c_L", "cost of one request answered by the large model", "USD", "", "hybrid"),
+    Sym("c_rt", "c_r", "cost of routing (or verifying) one request", "USD", "", "hybrid"),
+    Sym("t_slm", "t_S", "latency of one request answered by the small model", "s", "", "hybrid"),
+    Sym("t_llm", "t_L", "latency of one request answered by the large model", "s", "", "hybrid"),
+    Sym("t_rt", "t_r", "latency of routing (or verifying) one request", "s", "", "hybrid"),
+    Sym("eps_esc", r"\epsilon", "escalation rate: share of requests the large model answers", "1", "", "hybrid"),
+    Sym("delta_sav", r"\Delta", "saving: fraction of the large model's cost a hybrid saves", "1", "", "hybrid"),
+    Sym("kappa_esc", r"\kappa",
+        "share of the small model's work already spent on a request that escalates (router 0, cascade 1)", "1", "",
+        "hybrid"),
+    Sym("F_fix", "F_0", "fixed cost of an option: pretraining or fine-tuning", "USD", "", "hybrid"),
+    Sym("n_day", "N_{day}", "output tokens served per day", "token/day", "", "hybrid"),
+    Sym("t_mo", "T_{mo}", "months of service", "month", "", "hybrid"),
+    Sym("c_tok", "c_{tok}", "price of one output token at full utilisation (prompt included)", "USD/token", "",
+        "hybrid"),
+    Sym("U_srv", "U", "utilisation: average fraction of the deployment's capacity in use", "1", "", "hybrid"),
+    Sym("p_min", "p_{min}", "price per hour paid whatever the volume (one replica; 0 for an API)", "USD/h", "",
+        "hybrid"),
+    Sym("p_in", "p_{in}", "API price of one input (prompt) token", "USD/token", "", "hybrid"),
+    Sym("p_out", "p_{out}", "API price of one output token", "USD/token", "", "hybrid"),
+    Sym("n_in", "n_{in}", "input (prompt) tokens per request", "token", "", "hybrid"),
+    Sym("n_out", "n_{out}", "output tokens per request", "token", "", "hybrid"),
 )
 
 #: name -> :class:`Sym`, read-only.
