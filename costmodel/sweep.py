@@ -13,10 +13,12 @@ DataFrames of at most ``chunk_rows`` rows; ``backend="dask"`` evaluates the
 same expressions on dask arrays.
 
 Money and energy per output token come from one small function,
-:func:`cost_per_million_output_tokens`, so that the cost module (dated
-catalog prices, being built separately) can supply the prices: today the
-caller passes ``price_per_device_hour_usd`` (and ``power_w``, which defaults
-to the catalog's ``tdp_w``).
+:func:`cost_per_million_output_tokens`, so that the cost module being built
+separately (dated catalog prices) can supply the prices and replace the
+arithmetic in one place. Today the caller passes ``price_per_device_hour_usd``
+(a number, or a mapping of device ids, e.g. built with
+:func:`costmodel.price_per_device_hour` at a date) and ``power_w``, which
+defaults to the catalog's ``tdp_w``.
 
 :func:`feasible`, :func:`pareto_front` and :func:`cheapest` query a result;
 :func:`optimal_batch` treats the batch as a continuous axis and solves it
