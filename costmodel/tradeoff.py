@@ -36,7 +36,7 @@ import pandas as pd
 from .catalog import DATA_DIR, list_hardware, list_models, load_hardware, load_model
 from .inference import DEFAULT_MEMORY_FRACTION, IDEAL, decode, memory_per_device, min_devices, serving_point
 from .prices import _dates_agree, cloud_prices, price_per_device_hour
-from .quantities import kv_cache_bytes_per_token, training_state_bytes, weight_bytes
+from .quantities import devices_needed, kv_cache_bytes_per_token, roofline_time_s, training_state_bytes, weight_bytes
 from .training import Parallelism, default_mfu, published_training_runs, training_flops, training_run
 
 __all__ = [
@@ -739,7 +739,8 @@ def _g(x: float, digits: int = 3) -> str:
         return f"{int(x):,}"
     mag = math.floor(math.log10(abs(x)))
     decimals = max(0, digits - 1 - mag)
-    return f"{round(x, decimals):,.{decimals}f}"
+    text = f"{round(x, decimals):,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @lru_cache(maxsize=None)
@@ -856,18 +857,18 @@ def _facts() -> dict:
         lt = latency_table(m, "apple-m3-max", "int4", (1,)).iloc[0]
         f["l3_70_m3max_tpot"] = lt["tpot_s"]
     f["h100_usable_gb"] = load_hardware("h100-sxm").memory_bytes * DEFAULT_MEMORY_FRACTION / _GB
-    # rumoured 1.8T: weights only, on H100 and H200, labelled as resting on the rumour
+    # the rumoured GPT-4 count, weights only, labelled as resting on the rumour; the catalog model only carries
+    # the weight format (n_params counts that many parameters at the format's bytes, with no structure)
     n_rum = f["article_gpt4_params"]
     for dt in ("bf16", "int4"):
         wbytes = float(weight_bytes("llama-3-70b", dt, n_params=n_rum))
         f[f"rumour_{dt}_gb"] = wbytes / _GB
         for hw in ("h100-sxm", "h200-sxm"):
-            h = load_hardware(hw)
-            f[f"rumour_{dt}_{hw}"] = math.ceil(wbytes / (h.memory_bytes * DEFAULT_MEMORY_FRACTION))
-    h = load_hardware("h100-sxm")
+            f[f"rumour_{dt}_{hw}"] = devices_needed(wbytes, hw)
     n_dev = f["rumour_bf16_h100-sxm"]
-    # reading every weight once per token spread over the group: the dense bound (an MoE reads fewer)
-    f["rumour_dense_tpot_bound"] = f["rumour_bf16_gb"] * _GB / (n_dev * h.memory_bandwidth_bytes_per_s)
+    # every weight read once per token, spread over the group: what a dense model of that size needs at least
+    f["rumour_dense_tpot_bound"] = float(roofline_time_s(2 * n_rum / n_dev, f["rumour_bf16_gb"] * _GB / n_dev,
+                                                         "h100-sxm"))
     # training
     tr = training_table(SLM_MODELS + LLM_MODELS).set_index("model")
     f["slm_tokens_min"], f["slm_tokens_max"] = _rng(tr.loc[list(SLM_MODELS), "tokens"])
@@ -890,7 +891,7 @@ def _facts() -> dict:
     for m in ("phi-2", "llama-2-70b"):
         st = float(training_state_bytes(m))
         f[f"ft_state_{m}_gb"] = st / _GB
-        f[f"ft_h100_{m}"] = math.ceil(st / (load_hardware("h100-sxm").memory_bytes))
+        f[f"ft_h100_{m}"] = devices_needed(st, "h100-sxm")
     f["l40s_memory_gb"] = load_hardware("l40s").memory_bytes / _GB
     f["l70_int4_fits_l40s"] = bool(_fit("llama-2-70b", "l40s", "int4", INPUT_TOKENS + OUTPUT_TOKENS)["fits_one"])
     # phone: Phi-3-mini at 4 bit on the Snapdragon 8 Gen 3 (no published capacity: bandwidth bound only)
@@ -960,8 +961,9 @@ def _facts() -> dict:
     gem = api[api["model"] == "gemini-1.5-pro"]
     f["gemini_out_min"], f["gemini_out_max"] = _rng(gem["output_usd_per_1m"])
     f["mistral_api_out"] = float(api[api["row_id"] == "mistral/open-mistral-7b"]["output_usd_per_1m"].iloc[0])
-    f["mixtral_api_out"] = float(api[api["row_id"] == "mistral/open-mixtral-8x7b/litellm"]["output_usd_per_1m"]
-                                 .iloc[0])
+    for key, rid in (("mixtral_api_out", "mistral/open-mixtral-8x7b/litellm"),
+                     ("mixtral_api_out_older", "mistral/open-mixtral-8x7b/litellm-older")):
+        f[key] = float(api[api["row_id"] == rid]["output_usd_per_1m"].iloc[0])
     # Mixtral: an MoE reads its active experts per token
     mx1 = latency_table("mixtral-8x7b-v0.1", "h100-sxm", "bf16", (1,)).iloc[0]
     f["mixtral_tpot1"], f["mixtral_devices"] = float(mx1["tpot_s"]), float(mx1["n_devices"])
@@ -972,19 +974,20 @@ def _facts() -> dict:
 def facts() -> dict:
     """Every computed number the chapter and the fact check quote, by name
     (parameters, layers, fits, latencies, costs, scores...), each from the
-    package function named in the chapter. A copy. Defined in :ref:`sec_slm_vs_llm`."""
-    return dict(_facts())
+    package function named in the chapter, as plain Python numbers. A copy.
+    Defined in :ref:`sec_slm_vs_llm`."""
+    return {k: v.item() if isinstance(v, np.generic) else v for k, v in _facts().items()}
 
 
 def _e(x: float) -> str:
-    """A large number as MyST math, ``$8.1 \\times 10^{22}$``."""
+    """A large number as a MyST math role, ``{math}`8.1 \\times 10^{22}```."""
     if x != x:
         return "unknown"
     e = math.floor(math.log10(abs(x)))
     m = round(x / 10**e, 1)
     if m >= 10:
         m, e = m / 10, e + 1
-    return f"${m:.1f} \\times 10^{{{e}}}$"
+    return f"{{math}}`{m:.1f} \\times 10^{{{e}}}`"
 
 
 def _b(x):  # billions
@@ -1002,7 +1005,7 @@ def _fact_check() -> pd.DataFrame:
     N = display_name
     # 1. Model size
     v = range_verdict([f["slm_params_max"], f["slm_params_min"]], high=f["slm_threshold"])
-    ev[1] = (v, f"All {f['n_slm']} reference SLMs have {_b(f['slm_params_min'])}-{_b(f['slm_params_max'])} B "
+    ev[1] = (v, f"All {f['n_slm']} reference SLMs have {_b(f['slm_params_min'])}–{_b(f['slm_params_max'])} B "
                 f"parameters, below the claimed {_b(f['slm_threshold'])} B.", "sec_slm_vs_llm_params")
     ratios = [f[f"params_ratio_{m}"] for m in ("phi-1.5", "gemma-2b", "llama-2-7b")]
     v = range_verdict(ratios, 0.9, 1.1)
@@ -1013,11 +1016,11 @@ def _fact_check() -> pd.DataFrame:
                 f"{sum(0.9 <= r <= 1.1 for r in ratios)} of 3 (the names round).", "sec_slm_vs_llm_params")
     v = "holds" if f["slm_fit_edge_bf16"] == f["n_slm"] else (
         "partly holds" if f["slm_fit_edge_int4"] == f["n_slm"] else "does not hold")
-    ev[3] = (v, f"On a {load_hardware(f['edge_device']).name.split(' (')[0]} ({_g(f['edge_memory'] / _GB)} GB): "
+    ev[3] = (v, f"On a {_g(f['edge_memory'] / _GB)} GB NVIDIA Jetson Orin Nano: "
                 f"{f['slm_fit_edge_int4']} of {f['n_slm']} SLMs fit at int4, {f['slm_fit_edge_bf16']} in bf16. "
                 f"Phones: no catalog phone publishes its memory, so a fit on a phone cannot be checked.",
              "sec_slm_vs_llm_hardware")
-    ev[4] = ("partly holds", f"The open LLMs have {_b(f['llm_params_min'])}-{_b(f['llm_params_max'])} B parameters "
+    ev[4] = ("partly holds", f"The open LLMs have {_b(f['llm_params_min'])}–{_b(f['llm_params_max'])} B parameters "
                              "(tens of billions). 'Trillions for frontier models': no frontier lab publishes a "
                              "count, so that part cannot be checked.", "sec_slm_vs_llm_params")
     ev[5] = ("partly holds", f"{N('llama-3-70b')}: {_b(f['params_llama-3-70b'])} B, as claimed. GPT-4's "
@@ -1039,16 +1042,16 @@ def _fact_check() -> pd.DataFrame:
     ev[8] = ("partly holds", f"{N('llama-3-70b')} saw {_g(f['tokens_llama-3-70b'] / 1e12)} T tokens, "
                              f"{_g(f['tokens_llama-3-70b'] / f['tokens_llama-2-70b'])} times "
                              f"{N('llama-2-70b')}'s. The reports give tokens, not bytes, so 'petabytes' cannot be "
-                             f"checked; {f['llm_tokens_unknown']} of the {f['n_llm']} open LLMs publish no token "
-                             "count.", "sec_slm_vs_llm_training")
+                             f"checked; open LLMs without a published token count: "
+                             f"{f['llm_tokens_unknown']} of {f['n_llm']}.", "sec_slm_vs_llm_training")
     # 3. Architecture
     v = range_verdict([load_model(m).n_layers for m in SLM_MODELS], f["slm_layers_lo"], f["slm_layers_hi"])
-    ev[9] = (v, f"Only {f['slm_layers_in_range']} of {f['n_slm']} SLMs have {_g(f['slm_layers_lo'])}-"
+    ev[9] = (v, f"Only {f['slm_layers_in_range']} of {f['n_slm']} SLMs have {_g(f['slm_layers_lo'])}–"
                 f"{_g(f['slm_layers_hi'])} layers; {N('llama-2-7b')} and {N('mistral-7b-v0.1')} have "
                 f"{f['layers_llama-2-7b']} and {f['layers_mistral-7b-v0.1']}, as many as {N('mixtral-8x7b-v0.1')} "
-                f"({f['layers_mixtral']}). SLM widths {_g(f['slm_dmodel_min'])}-{_g(f['slm_dmodel_max'])}: narrower "
-                f"than the 70B models' {f['dmodel_llama-3-70b']}, but {N('mixtral-8x7b-v0.1')} is "
-                f"{f['dmodel_mixtral']} wide too.", "sec_slm_vs_llm_params")
+                f"({f['layers_mixtral']}). SLM widths {_g(f['slm_dmodel_min'])}–{_g(f['slm_dmodel_max'])}: narrower "
+                f"than the 70B models' {_g(f['dmodel_llama-3-70b'])}, but {N('mixtral-8x7b-v0.1')} is "
+                f"{_g(f['dmodel_mixtral'])} wide too.", "sec_slm_vs_llm_params")
     ev[10] = ("partly holds", f"Sliding-window attention in {f['slm_sliding']} of {f['n_slm']} SLMs, sparse "
                               f"attention in none; GQA or MQA in {f['slm_gqa_mqa']} SLMs and in {f['llm_gqa']} of "
                               f"{f['n_llm']} LLMs, so efficient attention is not an SLM trait.",
@@ -1068,15 +1071,15 @@ def _fact_check() -> pd.DataFrame:
                       f["llm_layers_lo"])
     ev[12] = (v, f"{f['llm_in_range']} of {f['n_llm']} open LLMs have at least {_g(f['llm_layers_lo'])} layers and "
                  f"{_g(f['llm_dmodel_lo'])} dimensions (the 70B models: {f['layers_llama-3-70b']} and "
-                 f"{f['dmodel_llama-3-70b']}); {N('mixtral-8x7b-v0.1')} has {f['layers_mixtral']} and "
-                 f"{f['dmodel_mixtral']}.", "sec_slm_vs_llm_params")
+                 f"{_g(f['dmodel_llama-3-70b'])}); {N('mixtral-8x7b-v0.1')} has {f['layers_mixtral']} and "
+                 f"{_g(f['dmodel_mixtral'])}.", "sec_slm_vs_llm_params")
     ev[13] = ("partly holds", f"The 70B models use dense attention over the whole context (with GQA); "
                               f"{N('mixtral-8x7b-v0.1')} is an MoE ({_b(f['mixtral_active_params'])} B of "
                               f"{_b(f['mixtral_params'])} B active per token). GPT-4 as an MoE is a rumour: "
                               f"{CLOSED_MODELS['gpt-4'].architecture_note}.", "sec_slm_vs_llm_params")
     # 4. Memory and compute
-    ev[14] = ("holds", f"SLM weights: {_g(f['slm_bf16_min_gb'])}-{_g(f['slm_bf16_max_gb'])} GB in bf16, "
-                       f"{_g(f['slm_int4_min_gb'])}-{_g(f['slm_int4_max_gb'])} GB at int4. {N('llama-2-7b')} at "
+    ev[14] = ("holds", f"SLM weights: {_g(f['slm_bf16_min_gb'])}–{_g(f['slm_bf16_max_gb'])} GB in bf16, "
+                       f"{_g(f['slm_int4_min_gb'])}–{_g(f['slm_int4_max_gb'])} GB at int4. {N('llama-2-7b')} at "
                        f"q4_0 ({_g(f['l7_q4_0_gb'])} GB) decodes {_g(f['m2_measured_tps'])} tokens/s on an Apple M2 "
                        f"laptop GPU, measured (the model predicts {_g(f['m2_predicted_tps'])}); on a dual-socket "
                        f"EPYC 9654 CPU server at most {_g(f['cpu_bound_tps'])} tokens/s (bandwidth bound).",
@@ -1107,20 +1110,22 @@ def _fact_check() -> pd.DataFrame:
     ev[19] = ("holds", f"{N('phi-3-mini-4k-instruct')} at q4_0 takes {_g(f['phi3_q4_0_gb'])} GB of weights plus "
                        f"{_g(f['phi3_kv_4k_gb'])} GB of cache at {f['phi3_context']:,} tokens; on a Snapdragon 8 "
                        f"Gen 3 ({_g(f['phone_bandwidth_gbs'])} GB/s) decode is bound to at most "
-                       f"{_g(f['phi3_phone_bound_tps'])} tokens/s. The Phi-3 report runs it on a phone; the phone's "
-                       "memory is not in the catalog, so the fit is not checked here.", "sec_slm_vs_llm_hardware")
+                       f"{_g(f['phi3_phone_bound_tps'])} tokens/s. The Phi-3 report calls it small enough to be "
+                       "deployed on a phone; the phone's memory is not in the catalog, so the fit is not checked "
+                       "here.", "sec_slm_vs_llm_hardware")
     ev[20] = ("partly holds", f"{N('starcoder2-3b')} scores {_g(f['sc2_humaneval'])} on HumanEval against "
                               f"{_g(f['l2_70_humaneval'])} for {N('llama-2-70b')}, with "
                               f"{_g(f['l2_70_params'] / f['sc2_params'])} times fewer parameters. Medical QA: no "
                               "data here, cannot be checked.", "sec_slm_vs_llm_accuracy")
-    ev[21] = ("holds", f"Time per token at batch 1 on H100 SXM: SLMs {_ms(f['slm_tpot1_min'])}-"
-                       f"{_ms(f['slm_tpot1_max'])} ms, LLMs {_ms(f['llm_tpot1_min'])}-{_ms(f['llm_tpot1_max'])} ms. "
+    ev[21] = ("holds", f"Time per token at batch 1 on H100 SXM: SLMs {_ms(f['slm_tpot1_min'])}–"
+                       f"{_ms(f['slm_tpot1_max'])} ms, LLMs {_ms(f['llm_tpot1_min'])}–{_ms(f['llm_tpot1_max'])} ms. "
                        f"API output prices: {N('mistral-7b-v0.1')} ${_g(f['mistral_api_out'])} vs "
-                       f"{N('mixtral-8x7b-v0.1')} ${_g(f['mixtral_api_out'])} per million tokens at Mistral.",
+                       f"{N('mixtral-8x7b-v0.1')} ${_g(f['mixtral_api_out'])} per million tokens at Mistral (an older "
+                       f"price map lists ${_g(f['mixtral_api_out_older'])}).",
               "sec_slm_vs_llm_latency")
     ev[22] = ("partly holds", f"On MMLU GPT-4 scores {_g(f['gpt4_mmlu'])}, Gemini 1.5 Pro {_g(f['gemini_mmlu'])}, "
-                              f"the open LLMs {_g(f['llm_mmlu_min'])}-{_g(f['llm_mmlu_max'])}, the SLMs "
-                              f"{_g(f['slm_mmlu_min'])}-{_g(f['slm_mmlu_max'])} ({N('phi-3-mini-4k-instruct')} "
+                              f"the open LLMs {_g(f['llm_mmlu_min'])}–{_g(f['llm_mmlu_max'])}, the SLMs "
+                              f"{_g(f['slm_mmlu_min'])}–{_g(f['slm_mmlu_max'])} ({N('phi-3-mini-4k-instruct')} "
                               f"{_g(f['phi3_mmlu'])} = {N('llama-2-70b')} {_g(f['l2_70_mmlu'])}). Enterprise use: "
                               "not measurable here.", "sec_slm_vs_llm_accuracy")
     # 6. Fine-tuning
@@ -1146,13 +1151,13 @@ def _fact_check() -> pd.DataFrame:
               f"{_b(f['slm_threshold'])} B line separates the sets. '1T+': no published count reaches it.", "sec_slm_vs_llm_params")
     ev[28] = ("partly holds", f"Tokens: SLMs {slm_tokens}, LLMs {llm_tokens}: they overlap; training compute {_e(f['slm_flop_min'])} to {_e(f['slm_flop_max'])} FLOP against "
                               f"{_e(f['llm_flop_min'])} to {_e(f['llm_flop_max'])}.", "sec_slm_vs_llm_training")
-    ev[29] = ("partly holds", f"SLMs: {f['slm_fit_edge_int4']} of {f['n_slm']} fit a {_g(f['edge_memory'] / _GB)} GB Jetson at int4, and a "
+    ev[29] = ("partly holds", f"SLMs: {f['slm_fit_edge_int4']} of {f['n_slm']} fit the {_g(f['edge_memory'] / _GB)} GB Jetson at int4, and a "
                               f"laptop GPU decodes {N('llama-2-7b')} at {_g(f['m2_measured_tps'])} tokens/s "
                               f"(measured). LLMs: {N('llama-3-70b')} at int4 fits one H100 or an Apple M3 Max "
                               "laptop; clusters are needed to train them, not to serve them.",
               "sec_slm_vs_llm_hardware")
-    ev[30] = ("partly holds", f"At batch 1 on H100 SXM an LLM takes {_ms(f['llm_tpot1_min'])}-"
-                              f"{_ms(f['llm_tpot1_max'])} ms per token (SLMs {_ms(f['slm_tpot1_min'])}-"
+    ev[30] = ("partly holds", f"At batch 1 on H100 SXM an LLM takes {_ms(f['llm_tpot1_min'])}–"
+                              f"{_ms(f['llm_tpot1_max'])} ms per token (SLMs {_ms(f['slm_tpot1_min'])}–"
                               f"{_ms(f['slm_tpot1_max'])}): higher, but {_g(1 / f['tpot1_llama-3-70b'])} tokens/s "
                               f"for {N('llama-3-70b')} on {_g(f['devices_llama-3-70b'])} GPUs is real-time. Batching "
                               "raises latency, it does not cut it: "
@@ -1163,21 +1168,21 @@ def _fact_check() -> pd.DataFrame:
                                  f" requests) still answers each faster ({_ms(f['phi2_tpot_at_max'])} ms per token) "
                                  f"than {N('llama-3-70b')} answers one."),
               "sec_slm_vs_llm_latency")
-    ev[31] = ("holds", f"MMLU: GPT-4 {_g(f['gpt4_mmlu'])}, open LLMs {_g(f['llm_mmlu_min'])}-"
-                       f"{_g(f['llm_mmlu_max'])}, SLMs {_g(f['slm_mmlu_min'])}-{_g(f['slm_mmlu_max'])}. HumanEval: "
+    ev[31] = ("holds", f"MMLU: GPT-4 {_g(f['gpt4_mmlu'])}, open LLMs {_g(f['llm_mmlu_min'])}–"
+                       f"{_g(f['llm_mmlu_max'])}, SLMs {_g(f['slm_mmlu_min'])}–{_g(f['slm_mmlu_max'])}. HumanEval: "
                        f"the 3B code model {N('starcoder2-3b')} {_g(f['sc2_humaneval'])} beats {N('llama-2-70b')} "
                        f"{_g(f['l2_70_humaneval'])}; GPT-4 {_g(f['gpt4_humaneval'])}. Scores come from different "
                        "settings.", "sec_slm_vs_llm_accuracy")
     ev[32] = ("holds", f"Self-hosted at MLPerf's target (TTFT {_g(f['target_ttft_s'])} s, TPOT "
                        f"{_ms(f['target_tpot_s'])} ms), cheapest priced device, bf16: SLMs "
-                       f"${_g(f['slm_usd_min'])}-{_g(f['slm_usd_max'])}, open LLMs ${_g(f['llm_usd_min'])}-"
+                       f"${_g(f['slm_usd_min'])}–{_g(f['slm_usd_max'])}, open LLMs ${_g(f['llm_usd_min'])}–"
                        f"{_g(f['llm_usd_max'])} per million output tokens. API output prices: SLM-size "
-                       f"${_g(f['slm_api_out_min'])}-{_g(f['slm_api_out_max'])}, open LLMs "
-                       f"${_g(f['llm_api_out_min'])}-{_g(f['llm_api_out_max'])}, GPT-4 (8k) "
+                       f"${_g(f['slm_api_out_min'])}–{_g(f['slm_api_out_max'])}, open LLMs "
+                       f"${_g(f['llm_api_out_min'])}–{_g(f['llm_api_out_max'])}, GPT-4 (8k) "
                        f"${_g(f['gpt4_out_usd'])}.", "sec_slm_vs_llm_cost")
     # 8. Conclusion
-    ev[33] = ("partly holds", f"Generality: MMLU {_g(f['slm_mmlu_min'])}-{_g(f['slm_mmlu_max'])} (SLMs) vs "
-                              f"{_g(f['llm_mmlu_min'])}-{_g(f['gpt4_mmlu'])} (LLMs and GPT-4), but the best SLM ties "
+    ev[33] = ("partly holds", f"Generality: MMLU {_g(f['slm_mmlu_min'])}–{_g(f['slm_mmlu_max'])} (SLMs) vs "
+                              f"{_g(f['llm_mmlu_min'])}–{_g(f['gpt4_mmlu'])} (LLMs and GPT-4), but the best SLM ties "
                               f"{N('llama-2-70b')}. Speed: {_g(f['llm_tpot1_max'] / f['slm_tpot1_min'])} times apart "
                               "at most at batch 1. Infrastructure: a 70B model at int4 fits one device; only "
                               "training needs heavy infrastructure.", "sec_slm_vs_llm_summary")

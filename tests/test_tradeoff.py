@@ -329,3 +329,14 @@ def test_explorer_chart_has_four_menus():
     names = {p["name"] for p in spec["params"]}
     assert names == {"device", "dtype", "batch", "target"}
     assert all("bind" in p for p in spec["params"])
+
+
+def test_the_rumoured_count_is_used_only_as_a_labelled_rumour(facts, checks):
+    figs = tr.article_figures().set_index(["claim", "subject"])
+    assert figs.loc[(5, "gpt-4"), "status"] == "rumoured"
+    n = figs.loc[(5, "gpt-4"), "low"]
+    # bf16: 2 bytes per parameter, no structure; devices by capacity alone
+    assert facts["rumour_bf16_gb"] * 1e9 == pytest.approx(2 * n)
+    assert facts["rumour_bf16_h100-sxm"] == cm.devices_needed(2 * n, "h100-sxm")
+    assert "rumour" in checks.set_index("claim").loc[18, "evidence"]
+    assert checks.set_index("claim").loc[18, "section"] == "sec_slm_vs_llm_rumour"
