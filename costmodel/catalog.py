@@ -336,11 +336,14 @@ def _load_model(model_id: str) -> Architecture:
 
 
 def model_table() -> pd.DataFrame:
-    """Every catalog model: derived shapes and counts next to the published count. Defined in :ref:`sec_notation`."""
+    """Every catalog model: its id (``model``) and display name (``name``),
+    derived shapes and counts next to the published count. Defined in :ref:`sec_notation`."""
     df = _model_frame()
     rows = []
     for _, r in df.iterrows():
-        s = load_model(r["id"]).summary()
+        summary = load_model(r["id"]).summary()
+        # the display name sits next to the id: one name per model in the book
+        s = {"model": summary.pop("model"), "name": r.get("name"), **summary}
         s["published_n_params"] = r["published_n_params"]
         s["published_n_params_source"] = r["published_n_params_source"]
         s["published_n_params_note"] = r["published_n_params_note"]

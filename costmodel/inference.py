@@ -443,7 +443,9 @@ def _run(phase, arch, hw, *, batch, new_tokens, cached, n_devices, tensor_parall
     scalar = all(np.ndim(v) == 0 for v in inputs.values())
     fits = _fit_check(s, need, frac, scalar and check_fit)
     tokens = batch * new_tokens
-    nan = np.where(fits, 1.0, np.nan) if check_fit and not scalar else 1.0
+    # NaN where the configuration is known not to fit; a device without a capacity figure keeps its times
+    known = math.isfinite(s.hw.memory_bytes)
+    nan = np.where(fits, 1.0, np.nan) if check_fit and known and not scalar else 1.0
     return StepResult(
         phase=phase, model=s.arch.name, hardware=s.hw.id,
         inputs={**inputs, "n_devices": s.layout.n_devices, "tensor_parallel": s.layout.tensor,

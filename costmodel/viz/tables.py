@@ -176,11 +176,10 @@ def model_names() -> dict[str, str]:
     column), the one name the book uses for each model in prose, tables and
     charts. Defined in :ref:`sec_notation`.
     """
-    from ..catalog import _model_frame
+    from ..catalog import model_table
 
-    frame = _model_frame()
-    names = frame["name"] if "name" in frame else frame["id"]
-    return dict(zip(frame["id"], names.fillna(frame["id"])))
+    table = model_table()
+    return dict(zip(table["model"], table["name"].fillna(table["model"])))
 
 
 #: Columns of the notation that each group of symbols shows (workload,
