@@ -70,6 +70,29 @@ from .training import (
     training_validation,
 )
 
+from .finetune import (
+    distillation,
+    dpo,
+    federated_finetune,
+    full_finetune,
+    lora_finetune,
+    lora_params,
+    lora_targets,
+    qlora_finetune,
+    rlhf_ppo,
+)
+from .scaling import (
+    SCALING_FITS,
+    ScalingFit,
+    chinchilla_loss,
+    compute_optimal,
+    inference_optimal,
+    lifetime_flops,
+    min_params_for_loss,
+    scaling_fit,
+    tokens_for_loss,
+)
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -135,4 +158,23 @@ __all__ = [
     "price_per_device_hour",
     "energy_table",
     "energy_value",
+    # fine-tuning and scaling laws (sec_finetune)
+    "lora_targets",
+    "lora_params",
+    "full_finetune",
+    "lora_finetune",
+    "qlora_finetune",
+    "distillation",
+    "rlhf_ppo",
+    "dpo",
+    "federated_finetune",
+    "ScalingFit",
+    "SCALING_FITS",
+    "scaling_fit",
+    "chinchilla_loss",
+    "tokens_for_loss",
+    "min_params_for_loss",
+    "compute_optimal",
+    "lifetime_flops",
+    "inference_optimal",
 ]

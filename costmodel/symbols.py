@@ -32,7 +32,7 @@ __all__ = ["Sym", "SYMBOLS", "S", "GROUPS", "latex", "notation_table"]
 
 #: Symbol groups, in the order the notation chapter lists them.
 GROUPS: tuple[str, ...] = ("architecture", "derived", "counts", "workload", "precision", "hardware", "inference",
-                           "training")
+                           "training", "finetune")
 
 
 @dataclass(frozen=True)
@@ -186,6 +186,44 @@ _TABLE: tuple[Sym, ...] = (
     Sym("PUE", r"\mathrm{PUE}", "power usage effectiveness of the data centre", "1", "", "training"),
     Sym("c_grid", r"c_{grid}", "grid carbon intensity", "gCO2/kWh", "", "training"),
     Sym("c_dev", r"c_{dev}", "price of one device-hour", "USD/h", "", "training"),
+    # ------------------------------------------------------------------
+    # fine-tuning and scaling laws (sec_finetune): appended block, kept at the end of the table
+    # ------------------------------------------------------------------
+    Sym("r_lora", "r", "LoRA rank: the inner width of an adapter B A added to a frozen matrix", "1", "", "finetune"),
+    Sym("N_A", "N_A", "trainable adapter parameters (LoRA: r (d_in + d_out) per adapted matrix)", "1", "", "finetune"),
+    Sym("b_base", "b_{base}", "bytes per frozen base parameter as stored (averaged over its tensors)", "byte", "",
+        "finetune"),
+    Sym("k_q", "k_q", "bits per quantised weight value (NF4: 4)", "bit", "", "finetune"),
+    Sym("k_c1", "k_{c1}", "bits per first-level quantisation constant (one per block of G weights)", "bit", "",
+        "finetune"),
+    Sym("k_c2", "k_{c2}", "bits per second-level constant (one per G_2 first-level constants; 0 without double "
+        "quantisation)", "bit", "", "finetune"),
+    Sym("G_2", "G_2", "first-level constants that share one second-level constant (double quantisation)", "1", "",
+        "finetune"),
+    Sym("N_tch", "N_{tch}", "teacher parameters (distillation)", "1", "", "finetune"),
+    Sym("N_cr", "N_{cr}", "critic (value model) parameters (PPO)", "1", "", "finetune"),
+    Sym("N_rw", "N_{rw}", "reward model parameters (PPO)", "1", "", "finetune"),
+    Sym("T_p", "T_p", "prompt tokens of one sample", "token", "", "finetune"),
+    Sym("T_g", "T_g", "generated (response) tokens of one sample", "token", "", "finetune"),
+    Sym("e_ppo", "e_{ppo}", "PPO epochs over each batch of samples", "1", "", "finetune"),
+    Sym("N_upd", "N_{upd}", "parameters a federated client sends per round (N full, N_A with LoRA)", "1", "",
+        "finetune"),
+    Sym("b_upd", "b_{upd}", "bytes per parameter of a client's update", "byte", "", "finetune"),
+    Sym("beta_up", r"\beta_{up}", "client uplink bandwidth", "byte/s", "", "finetune"),
+    Sym("beta_dn", r"\beta_{dn}", "client downlink bandwidth", "byte/s", "", "finetune"),
+    Sym("t_loc", "t_{loc}", "local compute time of one federated round on a client", "s", "", "finetune"),
+    Sym("E_0", "E_0", "irreducible loss of the parametric scaling law (Hoffmann et al.'s E)", "nat/token", "",
+        "finetune"),
+    Sym("A_N", "A_N", "coefficient of the parameter term of the scaling law (Hoffmann et al.'s A)", "nat/token", "",
+        "finetune"),
+    Sym("B_T", "B_T", "coefficient of the data term of the scaling law (Hoffmann et al.'s B)", "nat/token", "",
+        "finetune"),
+    Sym("alpha_N", r"\alpha_N", "exponent of the parameter term (Hoffmann et al.'s alpha)", "1", "", "finetune"),
+    Sym("beta_T", r"\beta_T", "exponent of the data term (Hoffmann et al.'s beta)", "1", "", "finetune"),
+    Sym("ell", r"\ell", "loss: cross-entropy per token", "nat/token", "", "finetune"),
+    Sym("C_tr", r"C_{train}", "training compute budget", "FLOP", "", "finetune"),
+    Sym("T_inf", r"T_{inf}", "tokens served over the model's lifetime (prompt and generated)", "token", "",
+        "finetune"),
 )
 
 #: name -> :class:`Sym`, read-only.
