@@ -340,3 +340,15 @@ def test_the_rumoured_count_is_used_only_as_a_labelled_rumour(facts, checks):
     assert facts["rumour_bf16_h100-sxm"] == cm.devices_needed(2 * n, "h100-sxm")
     assert "rumour" in checks.set_index("claim").loc[18, "evidence"]
     assert checks.set_index("claim").loc[18, "section"] == "sec_slm_vs_llm_rumour"
+
+
+def test_fine_tuning_claims_come_from_costmodel_finetune(facts):
+    s = tr.INPUT_TOKENS + tr.OUTPUT_TOKENS
+    full = cm.full_finetune("llama-2-70b", "h100-sxm", s, s).iloc[0]
+    assert facts["ft_full_llama-2-70b_gb"] * 1e9 == pytest.approx(float(full["total_bytes"]), rel=1e-12)
+    q = cm.qlora_finetune("llama-2-70b", "l40s", s, s).iloc[0]
+    assert facts["qlora_l70_gb"] * 1e9 == pytest.approx(float(q["total_bytes"]), rel=1e-12)
+    assert facts["qlora_l70_fits_l40s"] == bool(q["fits"])
+    fed = cm.federated_finetune("phi-2", "jetson-orin-nano-8gb", rounds=1, local_tokens=s, seq_len=s,
+                                uplink_bytes_per_s=1.0).iloc[0]
+    assert facts["fed_lora_update_gb"] * 1e9 == float(fed["update_bytes_per_round"])
