@@ -34,6 +34,8 @@ from .inference import (
     serving_throughput,
     weight_bytes_stored,
 )
+from .sweep import cheapest, cost_per_million_output_tokens, feasible, optimal_batch, pareto_front
+from .sweep import sweep, sweep_chunks, sweep_size
 from .quantities import (
     activation_bytes,
     arithmetic_intensity,
@@ -136,6 +138,8 @@ __all__ = [
     "min_devices",
     "memory_per_device",
     "weight_bytes_stored",
+    "sweep", "sweep_chunks", "sweep_size", "cost_per_million_output_tokens", "feasible", "pareto_front", "cheapest",
+    "optimal_batch",
     "EfficiencyProfile",
     "StepResult",
     "latex",
