@@ -683,7 +683,7 @@ def predicted_vs_measured_chart(df: pd.DataFrame, predictions: Mapping[str, str]
         x=alt.X("measured:Q", title="Measured (s or tokens/s, as published)", scale=scale, axis=alt.Axis(format="~g")),
         y=alt.Y("value:Q", title="Predicted (same unit)", scale=scale, axis=alt.Axis(format="~g")),
         color=alt.Color("engine:N", title="Engine", legend=alt.Legend(orient="bottom")),
-        shape=alt.Shape("metric:N", title="Metric", legend=alt.Legend(orient="bottom", columns=2)),
+        shape=alt.Shape("metric:N", title="Metric", legend=alt.Legend(orient="bottom", columns=1, labelLimit=300)),
         tooltip=["id:N", "model:N", "hw:N", "metric:N", "unit:N", alt.Tooltip("measured:Q", format=".4~g"),
                  alt.Tooltip("value:Q", title="predicted", format=".4~g")])
     return alt.layer(diag, points).add_params(pick).properties(
@@ -712,7 +712,7 @@ def residuals_chart(df: pd.DataFrame, groupings: Mapping[str, str], ratios: Mapp
     one = alt.Chart(pd.DataFrame({"value": [1.0]})).mark_rule(color="#444").encode(x="value:Q")
     pts = base.mark_point(filled=True, size=45, opacity=0.7).encode(
         x=x, y=y, color=alt.Color("engine:N", title="Engine", legend=alt.Legend(orient="bottom")),
-        shape=alt.Shape("metric:N", title="Metric", legend=alt.Legend(orient="bottom", columns=2)),
+        shape=alt.Shape("metric:N", title="Metric", legend=alt.Legend(orient="bottom", columns=1, labelLimit=300)),
         tooltip=["id:N", "model:N", "hw:N", "metric:N", alt.Tooltip("value:Q", title="ratio", format=".3f"),
                  alt.Tooltip("measured:Q", format=".4~g"), "unit:N"])
     return alt.layer(one, pts).add_params(g_pick, r_pick).properties(
