@@ -40,6 +40,7 @@ from ..inference import (
     serving_point,
     weight_bytes_stored,
 )
+from .tables import model_names
 
 __all__ = [
     "DEFAULT_TOKENS",
@@ -103,10 +104,26 @@ def _records(df: pd.DataFrame, cols: Sequence[str]) -> alt.InlineData:
     return alt.InlineData(values=out.where(out.notna(), None).to_dict(orient="records"))
 
 
-def _select(name: str, options: Sequence, value, label: str) -> alt.Parameter:
+def _select(name: str, options: Sequence, value, label: str, labels: Sequence[str] | None = None) -> alt.Parameter:
     options = list(options)
+    extra = {"labels": list(labels)} if labels is not None else {}
     return alt.param(name=name, value=value if value is not None else options[0],
-                     bind=alt.binding_select(options=options, name=label))
+                     bind=alt.binding_select(options=options, name=label, **extra))
+
+
+def _model_select(name: str, df: pd.DataFrame, value) -> alt.Parameter:
+    """A menu of the models of ``df``: catalog ids as values, display names
+    (:func:`~costmodel.viz.tables.model_names`) as what the reader sees."""
+    ids = list(dict.fromkeys(df["model"]))
+    return _select(name, ids, value, "Model ", labels=[_model_name(m) for m in ids])
+
+
+def _model_name(model_id: str) -> str:
+    return model_names().get(model_id, model_id)
+
+
+def _hw_name(hardware_id: str) -> str:
+    return _hw(hardware_id).name
 
 
 def _log2_slider(name: str, values, value, label: str) -> alt.Parameter:
@@ -119,6 +136,24 @@ def _figure_color(domain: Sequence[str]) -> alt.Color:
     return alt.Color("figure:N", title=None, legend=alt.Legend(orient="bottom"),
                      scale=alt.Scale(domain=list(domain), range=[_FIGURE_COLORS.get(d.split(" (")[0], "#d62728")
                                                                   for d in domain]))
+
+
+def _engine_metric_legends(df: pd.DataFrame) -> tuple[alt.Color, alt.Shape]:
+    """Colour by engine and shape by metric over every value in ``df``, so
+    that the legends stay the same whichever menu entry filters the points
+    (a legend that grew after a menu change would spill out of the chart);
+    metric names in full, one a line."""
+    color = alt.Color("engine:N", title="Engine",
+                      scale=alt.Scale(domain=sorted(df["engine"].unique()), scheme="category10"),
+                      legend=alt.Legend(orient="bottom"))
+    shape = alt.Shape("metric:N", title="Metric", scale=alt.Scale(domain=sorted(df["metric"].unique())),
+                      legend=alt.Legend(orient="bottom", columns=1, labelLimit=0))
+    return color, shape
+
+
+#: Lay a chart out again after every update, so that axis labels that change
+#: with a menu (device ids, model names) stay inside it.
+_RESIZE = alt.AutoSizeParams(type="pad", resize=True)
 
 
 def _expected_label(result) -> str:
@@ -161,8 +196,9 @@ def phase_chart(df: pd.DataFrame, *, device: str | None = None, width: int = 420
     dev = _select("phase_device", devices, device, "Device ")
     base = alt.Chart(_records(df, ["hardware", "phase", "tokens_per_step", "bound_tokens_per_s", "bound",
                                    "bound_latency_s"])).transform_filter(alt.datum.hardware == dev)
+    ticks = [4**k for k in range(int(math.log(max(float(df["tokens_per_step"].max()), 1), 4)) + 1)]
     x = alt.X("tokens_per_step:Q", title="Tokens per step (prompt tokens, or sequences in the decode batch)",
-              scale=alt.Scale(type="log", base=2), axis=alt.Axis(format=",d"))
+              scale=alt.Scale(type="log", base=2), axis=alt.Axis(format=",d", values=ticks))
     y = alt.Y("bound_tokens_per_s:Q", title="Tokens per second (ideal bound)", scale=alt.Scale(type="log"),
               axis=alt.Axis(format="~s"))
     color = alt.Color("phase:N", title="Phase", scale=alt.Scale(domain=["prefill", "decode"],
@@ -176,7 +212,7 @@ def phase_chart(df: pd.DataFrame, *, device: str | None = None, width: int = 420
                  alt.Tooltip("bound_tokens_per_s:Q", title="tokens/s", format=".4~s"),
                  alt.Tooltip("bound_latency_s:Q", title="step (s)", format=".3~g")])
     return alt.layer(lines, points).add_params(dev).properties(
-        width=width, height=height, title=f"Prefill and decode: tokens per second ({df['model'].iloc[0]})")
+        width=width, height=height, title=f"Prefill and decode: tokens per second ({_model_name(df['model'].iloc[0])})")
 
 
 # ----------------------------------------------------------------------
@@ -230,7 +266,7 @@ def step_bounds_chart(df: pd.DataFrame, *, context: int | None = None, width: in
                      scale=alt.Scale(domain=[0.9, float(df["ratio_to_bound"].max()) * 1.05])),
         color=color, tooltip=tip).properties(width=width, height=height, title="Figure / ideal bound")
     return alt.hconcat(left, right).add_params(ctx).properties(
-        title=f"{df['model'].iloc[0]} on {df['hardware'].iloc[0]}: one roofline or one per component")
+        title=f"{_model_name(df['model'].iloc[0])} on {_hw_name(df['hardware'].iloc[0])}: one roofline or one per component")
 
 
 # ----------------------------------------------------------------------
@@ -269,7 +305,7 @@ def latency_chart(df: pd.DataFrame, *, model: str | None = None, batch: int | No
     a dropdown picks the model, one slider the context and another the batch
     whose values are labelled; the ideal bound and the expected value are two
     lines. Defined in :ref:`sec_inference`."""
-    mod = _select("lat_model", list(dict.fromkeys(df["model"])), model, "Model ")
+    mod = _model_select("lat_model", df, model)
     ctx = _log2_slider("lat_log2_context", df["context"], context, "log2(context tokens) ")
     bat = _log2_slider("lat_log2_batch", df["batch"], batch, "log2(batch) ")
     recs = _records(df, ["model", "metric", "figure", "batch", "context", "ms", "fits"])
@@ -300,7 +336,7 @@ def latency_chart(df: pd.DataFrame, *, model: str | None = None, batch: int | No
         panels.append(alt.layer(lines, dots, labels, caption).properties(
             width=width, height=height, title=f"{metric}"))
     return alt.hconcat(*panels).add_params(mod, ctx, bat).properties(
-        title=f"Latency on {df['hardware'].iloc[0]} ({df['efficiency'][df['figure'] == 'expected'].iloc[0]})")
+        title=f"Latency on {_hw_name(df['hardware'].iloc[0])} ({df['efficiency'][df['figure'] == 'expected'].iloc[0]})")
 
 
 # ----------------------------------------------------------------------
@@ -353,21 +389,25 @@ def serving_chart(df: pd.DataFrame, *, config: str | None = None, width: int = 2
     limit = base.transform_filter(alt.datum.batch == alt.datum.max_batch)
     rule = limit.transform_filter(alt.datum.figure == "expected").mark_rule(color="#444", strokeDash=[4, 3]).encode(
         x=x)
-    rule_text = limit.transform_filter(alt.datum.figure == "expected").transform_calculate(
-        label="'memory limit: batch ' + datum.max_batch").mark_text(
-        align="right", dx=-4, y=8, baseline="top", color="#444").encode(x=x, text="label:N")
+    # the rule's label where the curves do not end: at the foot of the throughput panel (its curves
+    # end high), at the top of the per-user panel (its curve ends low)
+    label = limit.transform_filter(alt.datum.figure == "expected").transform_calculate(
+        label="'memory limit: batch ' + datum.max_batch")
+    text_foot = label.mark_text(align="right", dx=-4, y=height - 6, baseline="bottom", color="#444").encode(
+        x=x, text="label:N")
+    text_top = label.mark_text(align="right", dx=-4, y=8, baseline="top", color="#444").encode(x=x, text="label:N")
     left = alt.layer(
         base.mark_line(point=True).encode(
             x=x, y=alt.Y("tokens_per_s:Q", title="Output tokens/s of the group", scale=alt.Scale(type="log"),
                          axis=alt.Axis(format="~s")), color=color, tooltip=tip),
-        rule, rule_text,
+        rule, text_foot,
     ).properties(width=width, height=height, title="Throughput")
     right = alt.layer(
         base.transform_filter(alt.datum.figure == "expected").mark_line(
             point=alt.OverlayMarkDef(color=_FIGURE_COLORS["expected"]), color=_FIGURE_COLORS["expected"])
         .encode(x=x, y=alt.Y("output_tokens_per_s_per_user:Q", title="Output tokens/s per user (expected)",
                              scale=alt.Scale(type="log")), tooltip=tip),
-        rule, rule_text,
+        rule, text_top,
     ).properties(width=width, height=height, title="Interactivity")
     io = f"{int(df['input_tokens'].iloc[0])} in, {int(df['output_tokens'].iloc[0])} out"
     return alt.hconcat(left, right).add_params(cfg).properties(title=f"Continuous batching, requests of {io}")
@@ -415,7 +455,7 @@ def tensor_parallel_chart(df: pd.DataFrame, *, model: str | None = None, width: 
     ideal bound and its all-reduce term) and serving throughput per device
     against the number of devices; a dropdown picks the model.
     Defined in :ref:`sec_inference`."""
-    mod = _select("tp_model", list(dict.fromkeys(df["model"])), model, "Model ")
+    mod = _model_select("tp_model", df, model)
     long = pd.concat([
         df.assign(figure="expected", ms=1e3 * df["tpot_s"]),
         df.assign(figure="ideal bound", ms=1e3 * df["tpot_bound_s"]),
@@ -439,7 +479,7 @@ def tensor_parallel_chart(df: pd.DataFrame, *, model: str | None = None, width: 
                  alt.Tooltip("output_tokens_per_s_per_device:Q", format=".4~s")],
     ).properties(width=width, height=height, title="Serving at the largest batch that fits")
     return alt.hconcat(left, right).add_params(mod).properties(
-        title=f"Tensor parallelism on {df['hardware'].iloc[0]}")
+        title=f"Tensor parallelism on {_hw_name(df['hardware'].iloc[0])}")
 
 
 # ----------------------------------------------------------------------
@@ -492,7 +532,7 @@ def quantisation_chart(df: pd.DataFrame, *, model: str | None = None, width: int
     """Bars of the bytes each format stores, with a tick at every parameter
     at the nominal width, from a :func:`quantisation_table`; a dropdown picks
     the model. Defined in :ref:`sec_inference`."""
-    mod = _select("quant_model", list(dict.fromkeys(df["model"])), model, "Model ")
+    mod = _model_select("quant_model", df, model)
     base = alt.Chart(_records(df, ["model", "format", "stored_gb", "nominal_gb", "stored_over_nominal",
                                    "bits_per_param", "computes_in"])).transform_filter(alt.datum.model == mod)
     x = alt.X("format:N", sort=list(dict.fromkeys(df["format"])), title="Checkpoint format")
@@ -558,7 +598,7 @@ def edge_chart(df: pd.DataFrame, *, model: str | None = None, width: int = 380) 
     lighter colour and the ones the model does not fit marked; a dropdown
     picks the model. From an :func:`edge_table`. Defined in
     :ref:`sec_inference`."""
-    mod = _select("edge_model", list(dict.fromkeys(df["model"])), model, "Model ")
+    mod = _model_select("edge_model", df, model)
     order = df.drop_duplicates("hardware").sort_values("memory_bandwidth_bytes_per_s")["hardware"].tolist()
     data = df.assign(peak=np.where(df["has_compute_peak"], "publishes a compute peak", "no compute peak published"),
                      note=np.where(df["memory_status"] == "fits", "",
@@ -675,6 +715,7 @@ def predicted_vs_measured_chart(df: pd.DataFrame, predictions: Mapping[str, str]
     lo = 10 ** math.floor(math.log10(min(long["value"].min(), long["measured"].min())))
     hi = 10 ** math.ceil(math.log10(max(long["value"].max(), long["measured"].max())))
     scale = alt.Scale(type="log", domain=[lo, hi])
+    color, shape = _engine_metric_legends(long)
     diag = alt.Chart(pd.DataFrame({"measured": [lo, hi], "value": [lo, hi]})).mark_line(
         color="#888", strokeDash=[5, 4]).encode(x=alt.X("measured:Q", scale=scale), y=alt.Y("value:Q", scale=scale))
     points = alt.Chart(_records(long, ["id", "engine", "metric", "model", "hw", "prediction", "measured", "value",
@@ -682,12 +723,11 @@ def predicted_vs_measured_chart(df: pd.DataFrame, predictions: Mapping[str, str]
         filled=True, size=55, opacity=0.75).encode(
         x=alt.X("measured:Q", title="Measured (s or tokens/s, as published)", scale=scale, axis=alt.Axis(format="~g")),
         y=alt.Y("value:Q", title="Predicted (same unit)", scale=scale, axis=alt.Axis(format="~g")),
-        color=alt.Color("engine:N", title="Engine", legend=alt.Legend(orient="bottom")),
-        shape=alt.Shape("metric:N", title="Metric", legend=alt.Legend(orient="bottom", columns=1, labelLimit=300)),
+        color=color, shape=shape,
         tooltip=["id:N", "model:N", "hw:N", "metric:N", "unit:N", alt.Tooltip("measured:Q", format=".4~g"),
                  alt.Tooltip("value:Q", title="predicted", format=".4~g")])
     return alt.layer(diag, points).add_params(pick).properties(
-        width=width, height=height, title="Predicted against measured (dashed: y = x)")
+        width=width, height=height, title="Predicted against measured (dashed: y = x)", autosize=_RESIZE)
 
 
 def residuals_chart(df: pd.DataFrame, groupings: Mapping[str, str], ratios: Mapping[str, str], *,
@@ -710,10 +750,10 @@ def residuals_chart(df: pd.DataFrame, groupings: Mapping[str, str], ratios: Mapp
               scale=alt.Scale(type="log", domain=[min(lo, 0.9) / 1.1, max(hi, 1.1) * 1.1]), axis=alt.Axis(format="~g"))
     y = alt.Y("group:N", title=None, sort="ascending")
     one = alt.Chart(pd.DataFrame({"value": [1.0]})).mark_rule(color="#444").encode(x="value:Q")
+    color, shape = _engine_metric_legends(long)
     pts = base.mark_point(filled=True, size=45, opacity=0.7).encode(
-        x=x, y=y, color=alt.Color("engine:N", title="Engine", legend=alt.Legend(orient="bottom")),
-        shape=alt.Shape("metric:N", title="Metric", legend=alt.Legend(orient="bottom", columns=1, labelLimit=300)),
+        x=x, y=y, color=color, shape=shape,
         tooltip=["id:N", "model:N", "hw:N", "metric:N", alt.Tooltip("value:Q", title="ratio", format=".3f"),
                  alt.Tooltip("measured:Q", format=".4~g"), "unit:N"])
     return alt.layer(one, pts).add_params(g_pick, r_pick).properties(
-        width=width, title="Residuals (the line: predicted = measured)")
+        width=width, title="Residuals (the line: predicted = measured)", autosize=_RESIZE)
