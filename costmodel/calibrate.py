@@ -21,8 +21,8 @@ import pandas as pd
 
 from .catalog import DATA_DIR, Hardware, list_hardware, list_models
 
-__all__ = ["efficiency_profile", "efficiency_table", "usable_measurements", "predict", "fit_profile",
-           "cross_validate", "EFFICIENCY_CSV"]
+__all__ = ["efficiency_profile", "efficiency_table", "usable_measurements", "predictable_measurements", "predict",
+           "fit_profile", "cross_validate", "EFFICIENCY_CSV"]
 
 EFFICIENCY_CSV = DATA_DIR / "efficiency.csv"
 
@@ -100,6 +100,23 @@ def usable_measurements(df: pd.DataFrame | None = None) -> pd.DataFrame:
     for c in ("value", "batch", "input_tokens", "output_tokens", "n_devices", "tensor_parallel"):
         out[c] = pd.to_numeric(out[c], errors="coerce")
     return out.reset_index(drop=True)
+
+
+def predictable_measurements(rows: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The :func:`usable_measurements` the step model can predict at all (for
+    example, not a prefill on a device without a compute peak). Defined in
+    :ref:`sec_validation`."""
+    from .inference import IDEAL
+
+    rows = usable_measurements() if rows is None else rows
+    keep = []
+    for i, r in rows.iterrows():
+        try:
+            predict(r, IDEAL)
+            keep.append(i)
+        except ValueError:
+            pass
+    return rows.loc[keep]
 
 
 def _devices(r) -> int:

@@ -24,25 +24,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from costmodel import calibrate as C  # noqa: E402
-from costmodel.inference import IDEAL  # noqa: E402
 
 MIN_ROWS = 10
 
 
-def predictable(rows):
-    keep = []
-    for i, r in rows.iterrows():
-        try:
-            C.predict(r, IDEAL)
-            keep.append(i)
-        except ValueError:
-            pass
-    return rows.loc[keep]
-
-
 def main() -> None:
     warnings.simplefilter("ignore")
-    rows = predictable(C.usable_measurements())
+    rows = C.predictable_measurements()
     out = []
     for engine in [*sorted(e for e, n in rows["engine"].value_counts().items() if n >= MIN_ROWS), "default"]:
         sub = rows if engine == "default" else rows[rows["engine"] == engine]
