@@ -53,7 +53,17 @@ from .quantities import (
     weight_bytes,
 )
 from .symbols import latex, notation_table
-from .prices import cloud_prices, energy_table, energy_value, price_per_device_hour
+from .prices import (
+    ApiPrice,
+    DeviceOffer,
+    api_cost_per_million_tokens,
+    api_prices,
+    cheapest_offer,
+    cloud_prices,
+    energy_table,
+    energy_value,
+    price_per_device_hour,
+)
 from .training import (
     MfuFit,
     Parallelism,
@@ -68,6 +78,20 @@ from .training import (
     training_run,
     training_step_time,
     training_validation,
+)
+
+from .cost import (
+    EDGE_DEVICES,
+    EdgeDevice,
+    best_draft_tokens,
+    break_even_acceptance_rate,
+    co2e_kg,
+    cost_per_million_tokens,
+    edge_energy_per_token,
+    energy_kwh,
+    energy_per_million_tokens,
+    speculative_decode,
+    speculative_speedup,
 )
 
 __version__ = "0.1.0"
@@ -135,4 +159,21 @@ __all__ = [
     "price_per_device_hour",
     "energy_table",
     "energy_value",
+    # cost per token (sec_cost) and speculative decoding (sec_speculative)
+    "ApiPrice",
+    "DeviceOffer",
+    "api_prices",
+    "api_cost_per_million_tokens",
+    "cheapest_offer",
+    "EdgeDevice",
+    "EDGE_DEVICES",
+    "energy_kwh",
+    "co2e_kg",
+    "cost_per_million_tokens",
+    "energy_per_million_tokens",
+    "edge_energy_per_token",
+    "speculative_speedup",
+    "break_even_acceptance_rate",
+    "speculative_decode",
+    "best_draft_tokens",
 ]
