@@ -81,6 +81,7 @@ from .training import (
 )
 
 from .cost import (
+    API_OPEN_WEIGHTS,
     EDGE_DEVICES,
     EdgeDevice,
     best_draft_tokens,
@@ -167,6 +168,7 @@ __all__ = [
     "cheapest_offer",
     "EdgeDevice",
     "EDGE_DEVICES",
+    "API_OPEN_WEIGHTS",
     "energy_kwh",
     "co2e_kg",
     "cost_per_million_tokens",

@@ -60,6 +60,8 @@ __all__ = [
     "EdgeDevice",
     "EDGE_DEVICES",
     "PUBLISHED_SPECULATIVE",
+    "CHEN2023_SPEEDUP_RANGE",
+    "API_OPEN_WEIGHTS",
     "energy_kwh",
     "co2e_kg",
     "cost_per_million_tokens",
@@ -72,6 +74,21 @@ __all__ = [
 ]
 
 _MILLION = 1e6
+
+
+#: Hosted-API models of ``data/prices/api.csv`` that serve open weights in the
+#: model catalog: (provider, API model name) -> catalog id, from the name the
+#: price list gives (Groq's ``llama3-8b-8192`` is Llama 3 8B at its 8,192-token
+#: context). Mistral's ``open-mistral-7b`` does not say which release of
+#: Mistral 7B it serves; the catalog has v0.1. This belongs in a
+#: ``catalog_model`` column of api.csv; it is here until api.csv has one.
+API_OPEN_WEIGHTS: Mapping[tuple[str, str], str] = MappingProxyType({
+    ("groq", "llama3-8b-8192"): "llama-3-8b",
+    ("groq", "llama3-70b-8192"): "llama-3-70b",
+    ("groq", "mixtral-8x7b-32768"): "mixtral-8x7b-v0.1",
+    ("mistral", "open-mistral-7b"): "mistral-7b-v0.1",
+    ("mistral", "open-mixtral-8x7b"): "mixtral-8x7b-v0.1",
+})
 
 
 # ----------------------------------------------------------------------
@@ -459,6 +476,13 @@ PUBLISHED_SPECULATIVE: tuple[Mapping[str, Any], ...] = tuple(MappingProxyType(r)
     {"source": "leviathan2023fast", "setting": "EnDe, greedy", "target": "T5-XXL", "draft": "T5-large",
      "acceptance_rate": 0.82, "draft_tokens": math.nan, "cost_ratio": 0.11, "speedup": 1.7},
 ))
+
+
+#: Chen et al. (2023), abstract: speculative sampling speeds up Chinchilla 70B's
+#: decoding 2 to 2.5 times in a distributed setup (the draft model's size is
+#: not in the record the project read; acceptance rates and draft lengths are
+#: in the paper's body, not in that record either).
+CHEN2023_SPEEDUP_RANGE: tuple[float, float] = (2.0, 2.5)
 
 
 def _acceptance(value) -> np.ndarray:
