@@ -217,3 +217,42 @@ def test_results_are_tidy_frames():
     df = cm.cost_per_million_tokens("llama-3.2-1b", "h100-sxm", [256, 1024], 128, date="2026")
     assert isinstance(df, pd.DataFrame) and len(df) == 2
     assert {"usd_per_1m_input_tokens", "usd_per_1m_output_tokens", "price_source", "prefill_share"} <= set(df.columns)
+
+
+# ----------------------------------------------------------------------
+# The chapter's tables (costmodel.viz.cost)
+# ----------------------------------------------------------------------
+def test_offers_table_puts_dated_api_prices_beside_self_hosting():
+    from costmodel.viz import cost as vc
+
+    df = vc.self_hosted_vs_api_data(["llama-3-8b"], ["h100-sxm"], date="2026", api_date="2024", input_tokens=1024,
+                                    output_tokens=256)
+    api = df[df["kind"] == "API"].iloc[0]
+    # Groq llama3-8b-8192: $0.05 in, $0.08 out per million (LiteLLM map, 2024); blended at 4 in per 1 out
+    assert (api["offer"], api["input"], api["output"]) == ("groq llama3-8b-8192", 0.05, 0.08)
+    assert api["blended"] == pytest.approx((4 * 0.05 + 0.08) / 5, rel=1e-12)
+    own = df[df["kind"] == "self-hosted"].iloc[0]
+    assert own["offer"] == "1 x h100-sxm" and own["usd_per_device_hour"] == 2.49
+    chart = vc.self_hosted_vs_api_chart(df).to_dict()
+    assert chart["encoding"]["x"]["scale"]["type"] == "log"
+
+
+def test_chapter_charts_bind_their_controls():
+    from costmodel.viz import cost as vc
+
+    curve = vc.cost_vs_batch_data(["llama-3.2-1b"], "h100-sxm", date="2026", input_tokens=1024, output_tokens=256,
+                                  batches=[1, 2, 4], utilisations=[0.5, 1.0])
+    assert len(curve) == 6 and set(curve["utilisation_pct"]) == {50, 100}
+    # utilisation divides the price
+    half = curve.set_index(["batch", "utilisation"])["usd_per_1m_output_tokens"]
+    assert half[(2.0, 0.5)] == pytest.approx(2 * half[(2.0, 1.0)], rel=1e-12)
+    params = {p["name"] for p in vc.cost_vs_batch_chart(curve).to_dict()["params"]}
+    assert params == {"utilisation", "log2_batch"}
+    grid = vc.speculative_data([("llama-3.1-8b", "llama-3.2-1b", "h100-sxm", 1, 1)], [0.5, 0.8], [1, 2])
+    assert len(grid) == 4
+    params = {p["name"] for p in vc.speculative_chart(grid).to_dict()["params"]}
+    assert params == {"draft_tokens", "batch"}
+    pub = vc.published_speculative_table()
+    # Leviathan et al. EnDe greedy, T5-small: the closed form at alpha 0.75, gamma 7, c 0.02 (worked by hand above)
+    assert pub["model_speedup"].iloc[0] == pytest.approx((1 - 0.75**8) / (0.25 * 1.14), rel=1e-12)
+    assert list(pub["gamma_used"]) == ["7", "7", "5", "5", "9 (best)", "6 (best)"]
