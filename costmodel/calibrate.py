@@ -34,7 +34,11 @@ METRICS = {
 }
 #: Measurement precision labels -> weight formats of costmodel.formats.
 _FORMATS = {"fp8": "fp8", "fp16": "fp16", "f16": "fp16", "bf16": "bf16", "q4_0": "q4_0", "q8_0": "q8_0",
-            "q4_k_m": "q4_k_m", "int4": "int4", "int8": "int8"}
+            "q4_k_m": "q4_k_m", "int4": "int4", "int8": "int8", "gptq-4bit": "int4",
+            # TensorRT-LLM's label for its unquantised 16-bit runs (data/measurements/README.md)
+            "mixed": "bf16"}
+# Not mapped: "mxfp4" rows are gpt-oss checkpoints, whose experts alone are MXFP4 (attention and the rest
+# bf16), a mixed format costmodel.formats does not describe yet.
 
 
 @lru_cache(maxsize=None)
@@ -92,7 +96,7 @@ def usable_measurements(df: pd.DataFrame | None = None) -> pd.DataFrame:
         if serving and (pd.isna(r.get("input_tokens")) or pd.isna(r.get("output_tokens"))):
             continue
         rows.append({**r.to_dict(), "hw": hw, "fmt": fmt})
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=[*df.columns, "hw", "fmt"])
     for c in ("value", "batch", "input_tokens", "output_tokens", "n_devices", "tensor_parallel"):
         out[c] = pd.to_numeric(out[c], errors="coerce")
     return out.reset_index(drop=True)
@@ -135,8 +139,10 @@ def predict(row, profile) -> tuple[float, float]:
     df = I.serving_point(row["model"], row["hw"], int(n_in), int(n_out), batch=batch, **common)
     r = df.iloc[0]
     per = {"output_tokens_per_s_per_device": n, "output_tokens_per_s_total": 1}.get(metric)
-    if per is None:  # per user
-        return float(r["output_tokens_per_s_per_user"]), 1 / float(r["tpot_s"]) * float("nan")
+    if per is None:  # per user: one token per decode step
+        bound = I.decode(row["model"], row["hw"], batch=int(r["batch"]),
+                         context=int(n_in) + int(n_out) // 2, **{**common, "efficiency": I.IDEAL})
+        return float(r["output_tokens_per_s_per_user"]), 1 / float(bound.bound_latency_s)
     return float(r["output_tokens_per_s"]) / per, float(r["bound_output_tokens_per_s"]) / per
 
 

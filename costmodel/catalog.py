@@ -273,8 +273,11 @@ def load_hardware(hardware_id: str) -> Hardware:
     Defined in :ref:`sec_hardware`.
     """
     table = _hardware_by_id()
-    if not isinstance(hardware_id, str) or hardware_id not in table:
-        key = hardware_id.strip().lower() if isinstance(hardware_id, str) else hardware_id
+    if not isinstance(hardware_id, str):
+        raise ValueError(f"hardware_id={hardware_id!r} must be a catalog hardware id, a string "
+                         "(see costmodel.list_hardware())")
+    if hardware_id not in table:
+        key = hardware_id.strip().lower()
         if key in table:
             return table[key]
         raise _suggest(hardware_id, list(table), "hardware id", "hardware_id", "list_hardware")
@@ -308,14 +311,21 @@ def list_models() -> list[str]:
     return _model_frame()["id"].tolist()
 
 
-@lru_cache(maxsize=None)
 def load_model(model_id: str) -> Architecture:
     """The :class:`Architecture` of a catalog model (e.g. ``"llama-2-7b"``).
 
-    An unknown id raises ``ValueError`` suggesting the closest ids. For any
-    other model use ``Architecture.from_hf_config(path_or_dict)``.
-    Defined in :ref:`sec_notation`.
+    An unknown id (or anything but a string) raises ``ValueError``
+    suggesting the closest ids. For any other model use
+    ``Architecture.from_hf_config(path_or_dict)``. Defined in
+    :ref:`sec_notation`.
     """
+    if not isinstance(model_id, str):
+        raise ValueError(f"model_id={model_id!r} must be a catalog model id, a string (see costmodel.list_models())")
+    return _load_model(model_id)
+
+
+@lru_cache(maxsize=None)
+def _load_model(model_id: str) -> Architecture:
     df = _model_frame()
     ids = df["id"].tolist()
     if model_id not in ids:
@@ -326,11 +336,14 @@ def load_model(model_id: str) -> Architecture:
 
 
 def model_table() -> pd.DataFrame:
-    """Every catalog model: derived shapes and counts next to the published count. Defined in :ref:`sec_notation`."""
+    """Every catalog model: its id (``model``) and display name (``name``),
+    derived shapes and counts next to the published count. Defined in :ref:`sec_notation`."""
     df = _model_frame()
     rows = []
     for _, r in df.iterrows():
-        s = load_model(r["id"]).summary()
+        summary = load_model(r["id"]).summary()
+        # the display name sits next to the id: one name per model in the book
+        s = {"model": summary.pop("model"), "name": r.get("name"), **summary}
         s["published_n_params"] = r["published_n_params"]
         s["published_n_params_source"] = r["published_n_params_source"]
         s["published_n_params_note"] = r["published_n_params_note"]

@@ -37,10 +37,14 @@ Defined in :ref:`sec_memory`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Mapping
 
-__all__ = ["WeightFormat", "WEIGHT_FORMATS", "weight_format"]
+from . import formulas as F
+from .architecture import Architecture
+
+__all__ = ["WeightFormat", "WEIGHT_FORMATS", "weight_format", "Checkpoint", "checkpoint"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ _Q4_K = 144 * 8 / 256  # 4.5 bits
 #: Format name -> :class:`WeightFormat` (read-only).
 WEIGHT_FORMATS: Mapping[str, WeightFormat] = MappingProxyType({
     f.name: f for f in (
+        WeightFormat("fp64", "fp64", 64, 64, 64, 64, "native", "IEEE 754 binary64"),
         WeightFormat("fp32", "fp32", 32, 32, 32, 32, "native", "IEEE 754 binary32"),
         WeightFormat("bf16", "bf16", 16, 16, 16, 16, "native", "bfloat16"),
         WeightFormat("fp16", "fp16", 16, 16, 16, 16, "native", "IEEE 754 binary16"),
@@ -102,7 +107,9 @@ WEIGHT_FORMATS: Mapping[str, WeightFormat] = MappingProxyType({
 _ALIASES = MappingProxyType({
     "bfloat16": "bf16", "float16": "fp16", "f16": "fp16", "half": "fp16", "float32": "fp32", "f32": "fp32",
     "e4m3": "fp8", "fp8_e4m3": "fp8", "w8a16": "int8", "w4a16": "int4", "gptq": "int4", "awq": "int4",
-    "q4_k": "q4_k_m", "nf4": "int4",
+    "q4_k": "q4_k_m", "nf4": "int4", "float64": "fp64", "double": "fp64", "tf32": "fp32", "float": "fp32",
+    # a plain "fp4" checkpoint is the NVFP4 the catalog's fp4 peaks (Blackwell) refer to
+    "fp4": "nvfp4",
 })
 
 
@@ -117,3 +124,80 @@ def weight_format(name: str, field: str = "weight_dtype") -> WeightFormat:
     if key not in WEIGHT_FORMATS:
         raise ValueError(f"{field}={name!r} is not a known weight format; known: {', '.join(WEIGHT_FORMATS)}")
     return WEIGHT_FORMATS[key]
+
+
+def _record_groups(arch: Architecture):
+    attention = F.MLA if arch.is_mla else F.ATTENTION
+    return (("dense", attention, arch.n_layers), ("dense", F.MLP, arch.n_layers - arch.n_moe_layers),
+            ("moe", F.MOE, arch.n_moe_layers))
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Parameters and bytes of each kind of tensor of a model stored in a
+    :class:`WeightFormat`, whole model (not per device): what the inference
+    step reads and what :func:`costmodel.weight_bytes` counts. Defined in
+    :ref:`sec_memory`."""
+
+    dense_matmul_params: float  # attention, dense MLPs, shared experts, router: read whole every step
+    dense_matmul_bytes: float
+    per_expert_params: float  # one routed expert in one MoE block
+    per_expert_bytes: float
+    n_experts_total: float  # routed experts over all MoE blocks
+    embedding_row_bytes: float  # one row of the token embedding table
+    embedding_bytes: float
+    lm_head_bytes: float  # the output projection as read for logits (the tied table when tied)
+    lm_head_stored_bytes: float  # 0 when tied
+    other_bytes: float  # norms, biases, MLA norms
+    act_elems_dense: float  # sum of (d_in + d_out) over the dense matmuls one token uses
+    act_elems_expert: float  # the same for one use of one routed expert, over all MoE blocks
+
+    @property
+    def matrix_params(self) -> float:
+        """Parameters of every block matrix (dense and routed experts)."""
+        return self.dense_matmul_params + self.per_expert_params * self.n_experts_total
+
+    @property
+    def matrix_bytes(self) -> float:
+        return self.dense_matmul_bytes + self.per_expert_bytes * self.n_experts_total
+
+    @property
+    def total_bytes(self) -> float:
+        return (self.dense_matmul_bytes + self.per_expert_bytes * self.n_experts_total + self.embedding_bytes
+                + self.lm_head_stored_bytes + self.other_bytes)
+
+
+@lru_cache(maxsize=256)
+def checkpoint(arch: Architecture, fmt: WeightFormat) -> Checkpoint:
+    dense_params = dense_bytes = act_dense = matrix_params = 0.0
+    per_expert_params = per_expert_bytes = act_expert = 0.0
+    for kind, records, n_blocks in _record_groups(arch):
+        if not n_blocks:
+            continue
+        for r in records:
+            bits = fmt.matmul_bits_by_record.get(r.name, fmt.matmul_bits)
+            weights = arch.evaluate(r.weights)
+            if not weights:  # absent in this model (no shared expert, no query bottleneck...)
+                continue
+            matrix_params += n_blocks * weights
+            if kind == "moe" and r.name.startswith("expert_"):
+                one = weights / arch.n_experts  # one expert's share of this record in one block
+                per_expert_params += one
+                per_expert_bytes += one * bits / 8
+                act_expert += n_blocks * arch.evaluate((r.d_in + r.d_out) * r.copies) / arch.n_experts
+            else:
+                dense_params += n_blocks * weights
+                dense_bytes += n_blocks * weights * bits / 8
+                act_dense += n_blocks * arch.evaluate((r.d_in + r.d_out) * r.copies)
+    lm_params = arch.vocab_size * arch.d_model
+    untied_lm = 0 if arch.tied_embeddings else lm_params
+    other_params = arch.n_params - arch.n_embedding_params - untied_lm - matrix_params
+    return Checkpoint(
+        dense_matmul_params=dense_params, dense_matmul_bytes=dense_bytes, per_expert_params=per_expert_params, per_expert_bytes=per_expert_bytes,
+        n_experts_total=float(arch.n_experts * arch.n_moe_layers),
+        embedding_row_bytes=arch.d_model * fmt.embedding_bits / 8,
+        embedding_bytes=arch.n_embedding_params * fmt.embedding_bits / 8,
+        lm_head_bytes=lm_params * (fmt.embedding_bits if arch.tied_embeddings else fmt.lm_head_bits) / 8,
+        lm_head_stored_bytes=untied_lm * fmt.lm_head_bits / 8, other_bytes=other_params * fmt.other_bits / 8,
+        act_elems_dense=act_dense + arch.d_model + arch.vocab_size, act_elems_expert=act_expert,
+    )

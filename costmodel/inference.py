@@ -43,7 +43,7 @@ from . import formulas as F
 from .architecture import Architecture
 from .catalog import Hardware
 from .dtypes import bytes_per_element
-from .formats import WeightFormat, weight_format
+from .formats import Checkpoint, WeightFormat, checkpoint, weight_format
 from ._validate import ArchLike, ArrayLike, HardwareLike
 
 __all__ = [
@@ -162,78 +162,18 @@ def _layout(arch: Architecture, n_devices, tensor_parallel, pipeline_parallel, e
 # ----------------------------------------------------------------------
 # Weights in a checkpoint format
 # ----------------------------------------------------------------------
-def _record_groups(arch: Architecture):
-    attention = F.MLA if arch.is_mla else F.ATTENTION
-    return (("dense", attention, arch.n_layers), ("dense", F.MLP, arch.n_layers - arch.n_moe_layers),
-            ("moe", F.MOE, arch.n_moe_layers))
-
-
-@dataclass(frozen=True)
-class _Weights:
-    """Parameters and bytes of each kind of tensor in a checkpoint format,
-    whole model (not per device)."""
-
-    dense_matmul_bytes: float  # attention, dense MLPs, shared experts, router: read whole every step
-    per_expert_params: float  # one routed expert in one MoE block
-    per_expert_bytes: float
-    n_experts_total: float  # routed experts over all MoE blocks
-    embedding_row_bytes: float  # one row of the token embedding table
-    embedding_bytes: float
-    lm_head_bytes: float  # the output projection as read for logits (the tied table when tied)
-    lm_head_stored_bytes: float  # 0 when tied
-    other_bytes: float  # norms, biases, MLA norms
-    act_elems_dense: float  # sum of (d_in + d_out) over the dense matmuls one token uses
-    act_elems_expert: float  # the same for one use of one routed expert, over all MoE blocks
-
-    @property
-    def total_bytes(self) -> float:
-        return (self.dense_matmul_bytes + self.per_expert_bytes * self.n_experts_total + self.embedding_bytes
-                + self.lm_head_stored_bytes + self.other_bytes)
-
-
-@lru_cache(maxsize=256)
-def _weights(arch: Architecture, fmt: WeightFormat) -> _Weights:
-    dense_bytes = act_dense = matrix_params = 0.0
-    per_expert_params = per_expert_bytes = act_expert = 0.0
-    for kind, records, n_blocks in _record_groups(arch):
-        if not n_blocks:
-            continue
-        for r in records:
-            bits = fmt.matmul_bits_by_record.get(r.name, fmt.matmul_bits)
-            weights = arch.evaluate(r.weights)
-            if not weights:  # absent in this model (no shared expert, no query bottleneck...)
-                continue
-            matrix_params += n_blocks * weights
-            if kind == "moe" and r.name.startswith("expert_"):
-                one = weights / arch.n_experts  # one expert's share of this record in one block
-                per_expert_params += one
-                per_expert_bytes += one * bits / 8
-                act_expert += n_blocks * arch.evaluate((r.d_in + r.d_out) * r.copies) / arch.n_experts
-            else:
-                dense_bytes += n_blocks * weights * bits / 8
-                act_dense += n_blocks * arch.evaluate((r.d_in + r.d_out) * r.copies)
-    lm_params = arch.vocab_size * arch.d_model
-    untied_lm = 0 if arch.tied_embeddings else lm_params
-    other_params = arch.n_params - arch.n_embedding_params - untied_lm - matrix_params
-    return _Weights(
-        dense_matmul_bytes=dense_bytes, per_expert_params=per_expert_params, per_expert_bytes=per_expert_bytes,
-        n_experts_total=float(arch.n_experts * arch.n_moe_layers),
-        embedding_row_bytes=arch.d_model * fmt.embedding_bits / 8,
-        embedding_bytes=arch.n_embedding_params * fmt.embedding_bits / 8,
-        lm_head_bytes=lm_params * (fmt.embedding_bits if arch.tied_embeddings else fmt.lm_head_bits) / 8,
-        lm_head_stored_bytes=untied_lm * fmt.lm_head_bits / 8, other_bytes=other_params * fmt.other_bits / 8,
-        act_elems_dense=act_dense + arch.d_model + arch.vocab_size, act_elems_expert=act_expert,
-    )
+# The bytes of each kind of tensor in a checkpoint format live with the formats.
+_Weights = Checkpoint
+_weights = checkpoint
 
 
 def weight_bytes_stored(arch: ArchLike, weight_dtype: str = "bf16") -> float:
-    """Bytes a checkpoint in ``weight_dtype`` stores (a :mod:`costmodel.formats`
-    name: ``"bf16"``, ``"fp8"``, ``"int4"`` (GPTQ/AWQ, group 128), ``"q4_k_m"``...):
-    each kind of tensor at the bits its format gives it, the token embedding
-    and LM head in 16 bit for GPTQ/AWQ/fp8, llama.cpp's output tensor at
-    6.5625 bits. Defined in :ref:`sec_inference`."""
-    arch = V.as_arch(arch)
-    return float(_weights(arch, weight_format(weight_dtype)).total_bytes)
+    """Bytes a checkpoint in ``weight_dtype`` stores: the same as
+    :func:`costmodel.weight_bytes` with a format name (kept as the name the
+    inference chapter uses). Defined in :ref:`sec_inference`."""
+    from .quantities import weight_bytes
+
+    return weight_bytes(arch, weight_dtype)
 
 
 # ----------------------------------------------------------------------
@@ -496,13 +436,16 @@ def _run(phase, arch, hw, *, batch, new_tokens, cached, n_devices, tensor_parall
     eff = _profile(efficiency, s.hw)
     comp, comm = _step(s, batch, new_tokens, cached, decode=decode, logits_all=logits == "all")
     expected, bound, resource, t_c, t_m, t_x = _times(s, comp, comm, eff, decode=decode)
-    w, kv, ws = _memory_per_device(s, batch, cached + new_tokens,
-                                   batch * new_tokens if workspace_tokens is None else workspace_tokens)
+    # engines prefill in chunks of at most DEFAULT_PREFILL_CHUNK_TOKENS tokens: that sizes the workspace
+    chunk = np.minimum(batch * new_tokens, DEFAULT_PREFILL_CHUNK_TOKENS)
+    w, kv, ws = _memory_per_device(s, batch, cached + new_tokens, chunk if workspace_tokens is None else workspace_tokens)
     need = w + kv + ws
     scalar = all(np.ndim(v) == 0 for v in inputs.values())
     fits = _fit_check(s, need, frac, scalar and check_fit)
     tokens = batch * new_tokens
-    nan = np.where(fits, 1.0, np.nan) if check_fit and not scalar else 1.0
+    # NaN where the configuration is known not to fit; a device without a capacity figure keeps its times
+    known = math.isfinite(s.hw.memory_bytes)
+    nan = np.where(fits, 1.0, np.nan) if check_fit and known and not scalar else 1.0
     return StepResult(
         phase=phase, model=s.arch.name, hardware=s.hw.id,
         inputs={**inputs, "n_devices": s.layout.n_devices, "tensor_parallel": s.layout.tensor,
@@ -533,7 +476,9 @@ def prefill(arch: ArchLike, hw: HardwareLike, *, batch: ArrayLike = 1, prompt_to
     ``"int8"`` for w8a8); ``kv_dtype`` defaults to fp8 for fp8 weights, to
     fp16 or fp32 for those weights, and to the device's 16-bit activation
     type otherwise. ``logits="last"`` computes the LM head for the last
-    token of each sequence only, as serving engines do. A configuration that
+    token of each sequence only, as serving engines do. The activation
+    workspace is that of one prefill chunk of at most
+    :data:`DEFAULT_PREFILL_CHUNK_TOKENS` tokens. A configuration that
     does not fit raises for scalar inputs and comes back with ``fits`` False
     and NaN times for arrays. Defined in :ref:`sec_inference`.
     """
@@ -621,9 +566,11 @@ def serving_point(arch: ArchLike, hw: HardwareLike, input_tokens: ArrayLike, out
     cache of every request at its full length, the workspace, within
     ``memory_fraction`` of each device; prompts are prefilled in chunks of
     ``prefill_chunk_tokens``, which sizes the activation workspace) share the
-    devices: in the time one
-    request is served, the group runs one prefill pass of the batch and
-    ``output_tokens`` decode steps at the mean context. Returns one row per
+    devices: in the time one request is served, the group runs one prefill
+    of every running prompt and ``output_tokens`` decode steps at the mean
+    context. A new request's time to first token is the prefill of its
+    prompt plus the decode step of the running batch it is scheduled beside
+    (chunked prefill). Returns one row per
     input point: batch, TTFT, TPOT, end-to-end latency, output tokens/s of
     the group, per device and per user, the memory breakdown, the binding
     resource of decode, and, with ``ttft_slo_s``/``tpot_slo_s``, the largest
@@ -652,9 +599,14 @@ def serving_point(arch: ArchLike, hw: HardwareLike, input_tokens: ArrayLike, out
                inputs={"batch": b_ok}, **common)
     dec = _run("decode", s.arch, s.hw, batch=b_ok, new_tokens=np.float64(1.0), cached=ctx, logits="last",
                inputs={"batch": b_ok}, **common)
-    ttft = np.asarray(pre.latency_s)
+    one = _run("prefill", s.arch, s.hw, batch=np.ones(shape), new_tokens=n_in_b, cached=np.zeros(shape),
+               logits="last", inputs={"batch": np.ones(shape)}, **common)
     tpot = np.asarray(dec.latency_s)
-    cycle = ttft + n_out * tpot
+    # a new request's prompt is prefilled in one iteration beside the running batch's decode step
+    # (chunked prefill, as TensorRT-LLM and vLLM schedule it); the batch's work per request lifetime is
+    # one prefill of every prompt and output_tokens decode steps
+    ttft = np.asarray(one.latency_s) + tpot
+    cycle = np.asarray(pre.latency_s) + n_out * tpot
     group_tps = b_ok * n_out / cycle
     out = {
         "model": s.arch.name, "hardware": s.hw.id, "n_devices": s.layout.n_devices, "weight_dtype": s.fmt.name,
@@ -690,11 +642,11 @@ def _slo_batch(s, n_in, n_out, b_max, ttft_slo, tpot_slo, common, shape):
         while lo < hi:  # latency grows with batch: bisect the largest batch within both targets
             mid = (lo + hi + 1) // 2
             b = np.float64(mid)
-            t1 = _run("prefill", s.arch, s.hw, batch=b, new_tokens=np.float64(n_in_b[idx]), cached=np.float64(0),
-                      logits="last", inputs={"batch": b}, **common).latency_s
             t2 = _run("decode", s.arch, s.hw, batch=b, new_tokens=np.float64(1.0),
                       cached=np.float64(n_in_b[idx] + (n_out_b[idx] - 1) // 2), logits="last", inputs={"batch": b},
                       **common).latency_s
+            t1 = _run("prefill", s.arch, s.hw, batch=np.float64(1), new_tokens=np.float64(n_in_b[idx]),
+                      cached=np.float64(0), logits="last", inputs={"batch": b}, **common).latency_s + t2
             if t1 <= ttft_slo and t2 <= tpot_slo:
                 lo = mid
             else:
@@ -732,9 +684,13 @@ def min_devices(arch: ArchLike, hw: HardwareLike, *, batch: int = 1, context: in
     frac = float(V.fraction("memory_fraction", memory_fraction))
     b = V.size("batch", batch, minimum=1, integer=True)
     c = V.size("context", context, integer=True)
+    linked = math.isfinite(h.interconnect_bandwidth_bytes_per_s)
     for n in range(1, int(max_devices) + 1):
         if a.n_heads % n or (not a.is_mla and a.n_kv_heads > n and a.n_kv_heads % n):
             continue
+        if n > 1 and not linked:
+            raise ValueError(f"{a.name} does not fit on one {h.id} at batch {batch}, context {context}, and "
+                             f"{h.id} has no published interconnect to split it over several")
         s = _setup(a, h, n, None, 1, 1, weight_dtype, kv_dtype, None)
         w, kv, ws = _memory_per_device(s, b, c, b)
         if np.all(w + kv + ws <= h.memory_bytes * frac):

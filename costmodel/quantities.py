@@ -28,6 +28,7 @@ from . import formulas as F
 from .architecture import Architecture
 from .catalog import Hardware, list_hardware, list_models
 from .dtypes import bytes_per_element
+from .formats import checkpoint, weight_format
 from ._validate import ArchLike, ArrayLike, HardwareLike
 
 __all__ = [
@@ -84,23 +85,36 @@ def _prefill(arch: Architecture, T, C_0):
 # ----------------------------------------------------------------------
 def weight_bytes(arch: ArchLike, dtype: str = "bf16", *, group_size: ArrayLike | None = None,
                  scale_dtype: str = "fp16", n_params: ArrayLike | None = None):
-    """Bytes M_weights to store the weights in ``dtype`` (b_w; int4 = 0.5 byte).
+    """Bytes M_weights a checkpoint of the model stores in ``dtype``, a
+    numeric format (``"bf16"``, ``"fp8"``...) or a checkpoint format of
+    :mod:`costmodel.formats` (``"int4"``: GPTQ/AWQ, group 128, fp16 scale
+    and 4-bit zero point per group; ``"q4_0"``, ``"q8_0"``, ``"q4_k_m"``:
+    llama.cpp; ``"nvfp4"``, ``"mxfp4"``), each kind of tensor as real
+    checkpoints store it: quantised formats keep the token embedding and LM
+    head in 16 bit (llama.cpp: its output tensor at 6.5625 bits), norms and
+    biases in 16 (GGUF: 32) bit.
 
-    With ``group_size`` G (e.g. 128 for GPTQ/AWQ-style int4), one scale of
-    ``scale_dtype`` (b_sc bytes) per group is added: N (b_w + b_sc / G). All
-    N parameters are counted at ``dtype``; pass ``n_params`` to override N
-    (e.g. active ones). Formula :data:`costmodel.formulas.WEIGHT_BYTES`.
-    Defined in :ref:`sec_memory`.
+    With ``group_size`` G, the block matrices are stored at b_w bytes plus
+    one ``scale_dtype`` scale of b_sc bytes per group of G weights,
+    N_mat (b_w + b_sc / G), the rest as the format stores it. With
+    ``n_params`` (e.g. active ones), that many parameters are counted at
+    b_w (+ b_sc / G) each, with no structure. Formula
+    :data:`costmodel.formulas.WEIGHT_BYTES`. Defined in :ref:`sec_memory`.
     """
     arch = V.as_arch(arch)
-    b_w = bytes_per_element(V.dtype("dtype", dtype))
+    fmt = weight_format(dtype, "dtype")
+    b_w = bytes_per_element(fmt.dtype)
     if group_size is None:
         g, b_sc = 1.0, 0.0
     else:
         g = V.size("group_size", group_size, minimum=1, integer=True)
         b_sc = bytes_per_element(V.dtype("scale_dtype", scale_dtype))
-    n = None if n_params is None else V.size("n_params", n_params)
-    return _weights(arch, b_w, g, b_sc, n)
+    if n_params is not None:
+        return _weights(arch, b_w, g, b_sc, V.size("n_params", n_params))
+    cp = checkpoint(arch, fmt)
+    if group_size is None:
+        return float(cp.total_bytes)
+    return F.numeric(F.WEIGHT_BYTES)(N=cp.matrix_params, b_w=b_w, b_sc=b_sc, G=g) + (cp.total_bytes - cp.matrix_bytes)
 
 
 def kv_cache_bytes(arch: ArchLike, tokens: ArrayLike, dtype: str = "bf16", batch: ArrayLike = 1):
@@ -335,11 +349,11 @@ def memory_fit_table(models: Iterable[ArchLike] | ArchLike | None = None,
     bat = V.size("batch", batch, integer=True)
     if ctx.ndim or bat.ndim:
         raise ValueError(f"context={context!r} and batch={batch!r} must be single numbers (one table per value)")
-    b_w = bytes_per_element(V.dtype("weight_dtype", weight_dtype))
+    fmt = weight_format(weight_dtype)
     b_kv = bytes_per_element(V.dtype("kv_dtype", kv_dtype))
     rows = []
     for a in archs:
-        w = _weights(a, b_w)
+        w = checkpoint(a, fmt).total_bytes
         kv = _kv(a, ctx, bat, b_kv)
         for h in hws:
             cap = h.memory_bytes
@@ -372,5 +386,5 @@ def kv_tokens_that_fit(arch: ArchLike, hardware: HardwareLike, weight_dtype: str
     arch, hw = V.as_arch(arch), V.as_hardware(hardware)
     if not math.isfinite(hw.memory_bytes):
         raise ValueError(f"hardware {hw.id!r} has no published memory_bytes")
-    free = hw.memory_bytes - _weights(arch, bytes_per_element(V.dtype("weight_dtype", weight_dtype)))
+    free = hw.memory_bytes - checkpoint(arch, weight_format(weight_dtype)).total_bytes
     return int(max(free, 0.0) // kv_cache_bytes_per_token(arch, kv_dtype))

@@ -4,8 +4,11 @@ Serves ``_build/html`` on 127.0.0.1, aborts (and records) every request to any
 other host, and checks on each page: no external request was attempted, no
 console error or uncaught exception, every chart rendered (``svg.marks`` or a
 ``canvas`` inside ``.vega-embed``), every ``.math`` element typeset by MathJax,
-and, where a chart has a slider, that moving it changes the chart. A full-page
-screenshot of each page goes to ``_build/screenshots/<page>.png``.
+and, where a chart has a slider, radio buttons or a menu, that using them
+changes the chart. What a reader sees is checked too: no two texts of a chart
+overlap, no text lies outside its chart, and no table or chart is cut off by
+a scrolling or clipping container. A full-page screenshot of each page goes to
+``_build/screenshots/<page>.png``.
 
 Build the book first: ``.venv/bin/jupyter-book build . -W -n --keep-going``.
 Uses the system Chromium at /usr/bin/chromium through the playwright package
@@ -81,6 +84,9 @@ class PageResult:
     untypeset_math: list[str] = field(default_factory=list)
     n_sliders: int = 0
     sliders_without_effect: list[str] = field(default_factory=list)
+    n_choices: int = 0
+    choices_without_effect: list[str] = field(default_factory=list)
+    layout_problems: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     screenshot: Path | None = None
 
@@ -159,6 +165,95 @@ _CHART_SNAPSHOT = """(el) => {
 }"""
 
 
+# Layout as a reader sees it: overlapping or clipped chart texts, and tables or
+# charts wider than the container that holds them.
+_LAYOUT_PROBLEMS = r"""() => {
+  const problems = [];
+  const visible = (el) => {
+    const r = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && style.visibility !== 'hidden' && style.display !== 'none'
+      && parseFloat(el.getAttribute('fill-opacity') ?? el.getAttribute('opacity') ?? '1') > 0
+      && (el.textContent || '').trim() !== '';
+  };
+  document.querySelectorAll('.vega-embed svg.marks').forEach((svg, c) => {
+    const box = svg.getBoundingClientRect();
+    const texts = Array.from(svg.querySelectorAll('text')).filter(visible);
+    const rects = texts.map(t => t.getBoundingClientRect());
+    // rotated labels (an axis at -50 degrees) overlap as boxes only in their own frame
+    const frame = (t) => {
+      const m = /translate\(([-\d.e]+)[ ,]+([-\d.e]+)\)\s*rotate\(([-\d.e]+)\)/.exec(t.getAttribute('transform') || '');
+      return m ? {x: +m[1], y: +m[2], angle: +m[3]} : null;
+    };
+    const frames = texts.map(frame);
+    const overlap = (a, b) => {
+      const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+      const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+      return w > 2 && h > 2;
+    };
+    texts.forEach((t, i) => {
+      const r = rects[i];
+      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1) {
+        problems.push(`chart #${c}: text "${t.textContent.trim()}" lies outside the chart`);
+      }
+      for (let j = 0; j < i; j++) {
+        const fi = frames[i], fj = frames[j];
+        let hit;
+        if ((fi && fi.angle) || (fj && fj.angle)) {
+          if (!fi || !fj || fi.angle !== fj.angle || t.parentNode !== texts[j].parentNode) continue;
+          // j's box in i's rotated frame: rotate the offset between their origins by -angle
+          const a = -fi.angle * Math.PI / 180, dx = fj.x - fi.x, dy = fj.y - fi.y;
+          const ox = dx * Math.cos(a) - dy * Math.sin(a), oy = dx * Math.sin(a) + dy * Math.cos(a);
+          const bi = t.getBBox(), bj = texts[j].getBBox();
+          hit = overlap({left: bi.x, right: bi.x + bi.width, top: bi.y, bottom: bi.y + bi.height},
+                        {left: bj.x + ox, right: bj.x + ox + bj.width, top: bj.y + oy, bottom: bj.y + oy + bj.height});
+        } else {
+          hit = overlap(r, rects[j]);
+        }
+        if (hit) {
+          problems.push(`chart #${c}: texts "${texts[j].textContent.trim()}" and "${t.textContent.trim()}" overlap`);
+        }
+      }
+    });
+  });
+  const clipped = (el, what) => {
+    for (let a = el.parentElement; a && a.tagName !== 'ARTICLE' && a !== document.body; a = a.parentElement) {
+      const style = getComputedStyle(a);
+      if (['auto', 'scroll', 'hidden', 'clip'].includes(style.overflowX) && a.scrollWidth > a.clientWidth + 1) {
+        problems.push(`${what} is cut off: ${a.scrollWidth}px of content in a ${a.clientWidth}px container`);
+        return;
+      }
+    }
+    const r = el.getBoundingClientRect();
+    if (r.right > document.documentElement.clientWidth + 1) {
+      problems.push(`${what} runs past the right edge of the page`);
+    }
+  };
+  document.querySelectorAll('article table').forEach((t, i) => {
+    const head = (t.querySelector('th') || {}).textContent || '';
+    clipped(t, `table #${i} (${head.trim()}...)`);
+  });
+  document.querySelectorAll('article .vega-embed').forEach((e, i) => clipped(e, `chart #${i}`));
+  return problems;
+}"""
+
+
+def _wait_for_change(page, chart, before) -> bool:
+    try:
+        page.wait_for_function(
+            "([el, before]) => {"
+            "  const root = el.closest('.vega-embed') || el;"
+            "  const svg = root.querySelector('svg.marks');"
+            "  const now = svg ? svg.outerHTML : (root.querySelector('canvas') || {toDataURL: () => ''}).toDataURL();"
+            "  return now !== before; }",
+            arg=[chart.element_handle(), before],
+            timeout=5_000,
+        )
+        return True
+    except Exception:
+        return False
+
+
 def _visit(browser, base_url: str, rel: str) -> PageResult:
     result = PageResult()
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -213,6 +308,9 @@ def _visit(browser, base_url: str, rel: str) -> PageResult:
         page.screenshot(path=str(shot), full_page=True)
         result.screenshot = shot
 
+        # Layout of the page as loaded, as the screenshot shows it.
+        result.layout_problems = page.evaluate(_LAYOUT_PROBLEMS)
+
         # Sliders: move each one and require its chart to change.
         sliders = page.locator("input[type=range]")
         result.n_sliders = sliders.count()
@@ -228,20 +326,42 @@ def _visit(browser, base_url: str, rel: str) -> PageResult:
             current = float(slider.input_value())
             target = hi if abs(current - hi) > abs(current - lo) else lo
             slider.fill(f"{target:g}")
-            try:
-                page.wait_for_function(
-                    "([el, before]) => {"
-                    "  const root = el.closest('.vega-embed') || el;"
-                    "  const svg = root.querySelector('svg.marks');"
-                    "  const now = svg ? svg.outerHTML : (root.querySelector('canvas') || {toDataURL: () => ''}).toDataURL();"
-                    "  return now !== before; }",
-                    arg=[chart.element_handle(), before],
-                    timeout=5_000,
-                )
-            except Exception:
+            if not _wait_for_change(page, chart, before):
                 result.sliders_without_effect.append(
                     f"slider #{i} ({slider.get_attribute('name') or ''}) moved {current:g} -> {target:g}, chart unchanged"
                 )
+
+        # The charts as the sliders left them must be readable too.
+        if result.n_sliders:
+            result.layout_problems += [f"after the sliders moved: {p}" for p in page.evaluate(_LAYOUT_PROBLEMS)]
+
+        # Radio buttons and menus bound to a chart: choosing another option changes it.
+        groups = page.locator(".vega-embed .vega-bindings select, .vega-embed .vega-bindings .vega-bind-radio")
+        result.n_choices = groups.count()
+        for i in range(result.n_choices):
+            group = groups.nth(i)
+            chart = group.locator("xpath=ancestor::*[contains(@class,'vega-embed')][1]")
+            before = chart.evaluate(_CHART_SNAPSHOT)
+            if group.evaluate("el => el.tagName") == "SELECT":
+                options = group.locator("option")
+                current = group.input_value()
+                values = [options.nth(k).get_attribute("value") for k in range(options.count())]
+                others = [v for v in values if v != current]
+                if not others:
+                    continue
+                group.select_option(others[-1])
+                label = f"menu #{i} {current!r} -> {others[-1]!r}"
+            else:
+                radios = group.locator("input[type=radio]")
+                unchecked = [k for k in range(radios.count()) if not radios.nth(k).is_checked()]
+                if not unchecked:
+                    continue
+                radios.nth(unchecked[-1]).check()
+                label = f"radio group #{i} -> {radios.nth(unchecked[-1]).get_attribute('value')!r}"
+            if not _wait_for_change(page, chart, before):
+                result.choices_without_effect.append(f"{label}: chart unchanged")
+            else:  # the chart as redrawn must be readable too
+                result.layout_problems += [f"after {label}: {p}" for p in page.evaluate(_LAYOUT_PROBLEMS)]
 
     except Exception as exc:  # navigation/timeouts: report, don't hide the rest
         result.problems.append(f"{type(exc).__name__}: {exc}")
@@ -284,6 +404,20 @@ def test_page_offline_and_rendered(visits, rel):
     if r.sliders_without_effect:
         failures.append(f"sliders without effect: {r.sliders_without_effect}")
     assert not failures, f"{rel}:\n  " + "\n  ".join(failures)
+
+
+@pytest.mark.parametrize("rel", PAGES or ["<no built book>"])
+def test_page_layout_is_readable(visits, rel):
+    """No overlapping or clipped chart text, no table or chart cut off by its container."""
+    if rel not in visits:
+        pytest.fail(BUILD_FIRST.format(HTML_DIR), pytrace=False)
+    r = visits[rel]
+    assert not r.layout_problems, f"{rel}:\n  " + "\n  ".join(r.layout_problems)
+    assert not r.choices_without_effect, f"{rel}: inputs without effect: {r.choices_without_effect}"
+
+
+def test_some_page_has_radio_buttons_or_menus(visits):
+    assert any(r.n_choices for r in visits.values()), "no chart of the book has a menu or radio buttons"
 
 
 def test_screenshots_saved(visits):

@@ -104,3 +104,11 @@ def test_readme_names_every_supported_family():
     names = set(re.findall(r"[a-z0-9_]+", listed))
     missing = [f for f in costmodel.SUPPORTED_FAMILIES if f not in names]
     assert not missing, missing
+
+
+def test_references_bib_parses():
+    # a missing brace is otherwise found only by a full book build
+    from pybtex.database import parse_file
+
+    entries = parse_file(str(ROOT / "references.bib")).entries
+    assert len(entries) >= 20 and "pope2022efficiently" in entries

@@ -317,3 +317,11 @@ def test_kv_bytes_per_token_method_and_function_agree():
     assert a.kv_bytes_per_token("fp8") == 65_536 == cm.kv_cache_bytes_per_token("llama-3-8b", "fp8")
     with pytest.raises(ValueError, match="dtype='fp7' is not a known dtype"):
         a.kv_bytes_per_token("fp7")
+
+
+@pytest.mark.parametrize("value", [["llama-2-7b"], {"id": "llama-2-7b"}, None, 3])
+def test_catalog_ids_must_be_strings(value):
+    with pytest.raises(ValueError, match=r"model_id=.* must be a catalog model id, a string"):
+        cm.load_model(value)
+    with pytest.raises(ValueError, match=r"hardware_id=.* must be a catalog hardware id, a string"):
+        cm.load_hardware(value)

@@ -172,8 +172,12 @@ def test_serving_throughput_and_point():
     assert 1 <= sp["slo_batch"] <= sp["batch"]
     tput = cm.serving_throughput("llama-3-8b", "h100-sxm", 1024, 256)
     assert tput == pytest.approx(sp["output_tokens_per_s"])
-    # continuous batching: in one request's lifetime, one prefill of the batch and 256 decode steps
-    assert tput == pytest.approx(sp["batch"] * 256 / (sp["ttft_s"] + 256 * sp["tpot_s"]))
+    # continuous batching: in one request's lifetime, one prefill of the batch's prompts and 256 decode steps
+    whole = cm.prefill("llama-3-8b", "h100-sxm", batch=sp["batch"], prompt_tokens=1024, memory_fraction=1.0)
+    assert tput == pytest.approx(sp["batch"] * 256 / (whole.latency_s + 256 * sp["tpot_s"]))
+    # a new request's first token: its own prompt beside one decode step of the running batch
+    own = cm.prefill("llama-3-8b", "h100-sxm", prompt_tokens=1024)
+    assert sp["ttft_s"] == pytest.approx(own.latency_s + sp["tpot_s"])
     # a group of 8 serves more than one device, arrays broadcast
     out = cm.serving_throughput("llama-3-70b", "h100-sxm", np.array([128, 2048]), 128, n_devices=8)
     assert out.shape == (2,) and np.all(out > 0)

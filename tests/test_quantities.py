@@ -55,12 +55,19 @@ def test_kv_broadcasts_batch_and_dtype():
 
 def test_weight_bytes_dtypes_and_group_scales():
     arch = cm.load_model("llama-3-8b")
-    n = 8_030_261_248
+    # Llama-3-8B: 128,256 x 4096 embedding and untied LM head, norms 32 x 2 x 4096 + 4096
+    n, vd, norms = 8_030_261_248, 128_256 * 4096, 32 * 2 * 4096 + 4096
+    matrices = n - 2 * vd - norms
     assert cm.weight_bytes(arch, "bf16") == 2 * n
-    assert cm.weight_bytes(arch, "int8") == n
-    assert cm.weight_bytes(arch, "int4") == n / 2  # 0.5 byte, not 4 // 8 == 0
-    # int4 with one fp16 scale per 128 weights: 0.5 + 2/128 = 0.515625 byte/weight
-    assert cm.weight_bytes(arch, "int4", group_size=128) == pytest.approx(n * 0.515625, rel=1e-15)
+    # quantised checkpoints keep the embedding and LM head in 16 bit (GPTQ, AWQ, fp8, int8 weight-only)
+    assert cm.weight_bytes(arch, "int8") == matrices + 2 * (2 * vd + norms)
+    # int4 (GPTQ/AWQ): 0.5 byte, not 4 // 8 == 0, plus an fp16 scale and a 4-bit zero per 128 weights
+    assert cm.weight_bytes(arch, "int4") == pytest.approx(matrices * (0.5 + 2.5 / 128) + 2 * (2 * vd + norms))
+    # an explicit group: one fp16 scale per 128 matrix weights, 0.5 + 2/128 = 0.515625 byte per weight
+    assert cm.weight_bytes(arch, "int4", group_size=128) == pytest.approx(
+        matrices * 0.515625 + 2 * (2 * vd + norms), rel=1e-15)
+    # a bare count: every parameter at half a byte
+    assert cm.weight_bytes(arch, "int4", n_params=n) == n / 2
 
 
 def test_forward_flops_is_2_n_mm_plus_attention():

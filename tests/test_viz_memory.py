@@ -128,10 +128,10 @@ def test_llama_2_70b_bf16_does_not_fit_one_h100_but_int4_fits_h200(fit_data):
     assert bf16["weight_bytes"] == 68_976_648_192 * 2
     assert bf16["weight_bytes"] > bf16["memory_bytes"] == 81559 * 2**20
     assert not bf16["fits"] and bf16["status"] == "does not fit" and bf16["mark"] == "✗"
-    # int4: 68,976,648,192 x 0.5 B + 4096 tokens x 327,680 B of KV cache < 150.75 GB (H200: nvidia-smi total
-    # 143,771 MiB, github.com/thamada/gls gls/H200_smi.py @c0bed08)
+    # int4 (GPTQ checkpoint, tests/test_quantities.py) + 4096 tokens x 327,680 B of KV cache < 150.75 GB
+    # (H200: nvidia-smi total 143,771 MiB, github.com/thamada/gls gls/H200_smi.py @c0bed08)
     int4 = cell.loc[("llama-2-70b", "h200-sxm", "int4")]
-    expected = 68_976_648_192 * 0.5 + 4096 * 2 * 80 * 8 * 128 * 2
+    expected = cm.weight_bytes("llama-2-70b", "int4") + 4096 * 2 * 80 * 8 * 128 * 2
     assert int4["total_bytes"] == expected
     assert int4["fits"] == (expected <= 143771 * 2**20) and int4["fits"]
     assert int4["fraction_of_memory"] == pytest.approx(expected / (143771 * 2**20))
@@ -156,3 +156,12 @@ def test_fit_heatmap_spec_has_dtype_param(fit_data):
     filters = [t["filter"] for layer in spec["layer"] for t in layer.get("transform", [])]
     filters += [t["filter"] for t in spec.get("transform", [])]
     assert any("weight_dtype" in str(f) for f in filters)
+
+
+def test_fit_heatmap_records_carry_every_encoded_field(fit_data):
+    # every field the chart encodes is in the inline records, or cells stack on one row
+    spec = vm.fit_heatmap(fit_data).to_dict()
+    fields = {e["field"] for layer in spec["layer"] for e in layer["encoding"].values() if "field" in e}
+    data = spec["layer"][0].get("data", spec.get("data"))
+    record = (data["values"] if "values" in data else spec["datasets"][data["name"]])[0]
+    assert fields <= set(record)

@@ -9,6 +9,7 @@ import pytest
 
 import costmodel as cm
 from costmodel.viz import roofline as rv
+from costmodel.viz.tables import model_names
 
 MODELS = ("llama-2-7b", "llama-3-8b", "mixtral-8x7b-v0.1")
 BATCHES = (1, 2, 4, 8)
@@ -101,7 +102,7 @@ def test_roofline_lines_pass_through_ridge(dataset):
     assert h["attainable_flop_per_s"].iloc[2] == pytest.approx(989.5e12)
 
 
-def test_roofline_chart_has_slider_and_dropdowns(dataset):
+def test_roofline_chart_has_batch_buttons_and_dropdowns(dataset):
     spec = rv.roofline_chart(dataset, device="h100-sxm", model="llama-2-7b").to_dict()
     params = {p["name"]: p for p in spec["params"]}
     assert params["device"]["bind"]["input"] == "select"
@@ -109,13 +110,60 @@ def test_roofline_chart_has_slider_and_dropdowns(dataset):
     assert params["device"]["value"] == "h100-sxm"
     assert params["model"]["bind"]["input"] == "select"
     assert params["model"]["bind"]["options"] == list(MODELS)
-    slider = params["log2_batch"]["bind"]
-    assert slider["input"] == "range"
-    assert (slider["min"], slider["max"], slider["step"]) == (0, int(np.log2(max(BATCHES))), 1)
+    # the reader picks the batch size itself, not its logarithm
+    batch = params["batch"]["bind"]
+    assert batch["input"] == "radio"
+    assert batch["options"] == list(BATCHES)
+    assert params["batch"]["value"] in BATCHES
+    assert "log2" not in json.dumps(params)
     text = json.dumps(spec)
     # the params drive filters, so moving them changes what is drawn
-    for name in ("device", "model", "log2_batch"):
+    for name in ("device", "model", "batch"):
         assert f"{name})" in text or f"=== {name}" in text or f"== {name}" in text, name
+
+
+def test_roofline_chart_names_models_by_their_catalog_name(dataset):
+    spec = rv.roofline_chart(dataset).to_dict()
+    model = {p["name"]: p for p in spec["params"]}["model"]["bind"]
+    names = model_names()
+    assert model["labels"] == [names[m] for m in model["options"]]
+    assert model["labels"][0] != model["options"][0]
+
+
+def _layers(spec):
+    for layer in spec.get("layer", []):
+        yield layer
+        yield from _layers(layer)
+
+
+def test_roofline_chart_axes_hug_the_data_and_print_compact_ticks(dataset):
+    spec = rv.roofline_chart(dataset).to_dict()
+    xs = [l["encoding"]["x"] for l in _layers(spec) if "encoding" in l and "scale" in l["encoding"].get("x", {})]
+    assert xs
+    lo, hi = xs[0]["scale"]["domain"]
+    intensities = np.concatenate([dataset["intensity_flop_per_byte"], dataset["ridge_flop_per_byte"]])
+    # within a factor 2.5 of the data at both ends: no empty decades
+    assert intensities.min() / 2.5 <= lo <= intensities.min()
+    assert intensities.max() <= hi <= intensities.max() * 2.5
+    assert xs[0]["scale"]["type"] == "log" and xs[0]["scale"]["nice"] is False
+    # one labelled tick per decade, printed 1k, 100k rather than 1000, 100000
+    expr = xs[0]["axis"]["labelExpr"]
+    assert "'~s'" in expr and ">= 1000" in expr
+    ticks = xs[0]["axis"]["values"]
+    assert ticks == [10.0 ** k for k in range(round(np.log10(ticks[0])), round(np.log10(ticks[-1])) + 1)]
+    assert lo <= ticks[0] < 10 * lo and hi / 10 < ticks[-1] <= hi
+
+
+def test_roofline_chart_says_points_are_at_peak(dataset):
+    spec = rv.roofline_chart(dataset).to_dict()
+    assert (dataset["eta_compute"] == 1).all() and (dataset["eta_memory"] == 1).all()
+    subtitle = " ".join(spec["title"]["subtitle"])
+    assert "100%" in subtitle and "upper bound" in subtitle
+    slow = rv.roofline_dataset(["llama-2-7b"], hardware_ids=["h100-sxm"], batches=[1], eta_compute=0.5,
+                               eta_memory=0.8)
+    assert "50%" in " ".join(rv.roofline_chart(slow).to_dict()["title"]["subtitle"])
+    fast = dataset.query("model == 'llama-2-7b' and hardware == 'h100-sxm' and batch == 1")
+    assert slow["time_s"].min() > fast["time_s"].min()
 
 
 def test_ridge_chart_spec():

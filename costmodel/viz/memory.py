@@ -19,6 +19,7 @@ from .._validate import as_arch as _arch
 from .._validate import as_hardware
 from ..architecture import Architecture
 from ..catalog import list_hardware, list_models
+from .tables import model_names
 from ..quantities import (
     activation_bytes,
     devices_needed,
@@ -74,17 +75,20 @@ def mha_twin(model) -> Architecture:
 
 
 def kv_per_token_table(models: Iterable | None = None, dtype: str = "bf16") -> pd.DataFrame:
-    """KV-cache elements and bytes one token adds, one row per model.
+    """KV-cache elements and bytes one token adds, one row per model
+    (``model`` the catalog id, ``model_name`` its display name).
 
     ``kv_elements_per_token_layer`` is e_kv (2 K d_h, or r_kv + d_rope for
     MLA); ``kv_bytes_per_token`` is L e_kv b_kv. Sorted by bytes per token.
     Defined in :ref:`sec_memory`.
     """
     rows = []
+    names = model_names()
     for m in models if models is not None else list_models():
         a = _arch(m)
         rows.append({
             "model": a.name,
+            "model_name": names.get(a.name, a.name),
             "attention": a.attention_kind,
             "n_layers": a.n_layers,
             "n_heads": a.n_heads,
@@ -126,18 +130,22 @@ def gqa_comparison(model="mistral-7b-v0.1", tokens: int = 32768, dtype: str = "b
 
 
 def kv_vs_context_table(models: Iterable, contexts: Sequence[int], dtype: str = "bf16", batch: int = 1) -> pd.DataFrame:
-    """Tidy KV-cache bytes for every (model, context): model, attention,
-    label (model and attention), context_tokens, kv_cache_bytes, kv_cache_gb.
+    """Tidy KV-cache bytes for every (model, context): model, model_name,
+    attention, label (display name and attention), context_tokens,
+    kv_cache_bytes, kv_cache_gb.
     Defined in :ref:`sec_memory`.
     """
     contexts = np.asarray(contexts, dtype=np.int64)
+    names = model_names()
     frames = []
     for m in models:
         a = _arch(m)
         kv = np.asarray(kv_cache_bytes(a, contexts, dtype, batch), dtype=float)
-        label = a.attention_kind + (f" + window {a.sliding_window}" if a.n_sliding_layers else "")
+        label = a.attention_kind + (f" + window {a.sliding_window:,}" if a.n_sliding_layers else "")
+        name = names.get(a.name, a.name)
         frames.append(pd.DataFrame({
-            "model": a.name, "attention": label, "label": f"{a.name} ({label})", "context_tokens": contexts,
+            "model": a.name, "model_name": name, "attention": label, "label": f"{name} ({label})",
+            "context_tokens": contexts,
             "kv_cache_bytes": kv, "kv_cache_gb": kv / 1e9,
         }))
     return pd.concat(frames, ignore_index=True)
@@ -151,12 +159,14 @@ def kv_vs_context_chart(models: Iterable, contexts: Sequence[int], dtype: str = 
         alt.Chart(df)
         .mark_line(point=True)
         .encode(
-            x=alt.X("context_tokens:Q", scale=alt.Scale(type="log", base=2), title="Context (tokens)"),
+            x=alt.X("context_tokens:Q", scale=alt.Scale(type="log", base=2), title="Context (tokens)",
+                    axis=alt.Axis(format=",")),
             y=alt.Y("kv_cache_gb:Q", scale=alt.Scale(type="log"), title=f"KV cache ({dtype}, GB)"),
             color=alt.Color("label:N", title=None,
                             legend=alt.Legend(orient="bottom", columns=2, labelLimit=280)),
             strokeDash=alt.StrokeDash("attention:N", legend=None),
-            tooltip=["model:N", "attention:N", "context_tokens:Q", alt.Tooltip("kv_cache_gb:Q", format=".3f")],
+            tooltip=[alt.Tooltip("model_name:N", title="model"), "attention:N",
+                     alt.Tooltip("context_tokens:Q", format=","), alt.Tooltip("kv_cache_gb:Q", format=".3f")],
         )
         .properties(width=width, height=height,
                     title=f"KV cache of one sequence against context ({dtype}, batch {batch})")
@@ -171,13 +181,15 @@ def weight_bytes_table(models: Iterable, dtypes: Sequence[str] = ("fp32", "bf16"
     Defined in :ref:`sec_memory`.
     """
     rows = []
+    names = model_names()
     for m in models:
         a = _arch(m)
         variants = [(d, d, None) for d in dtypes]
         variants.append((f"int4, {scale_dtype} scale per {group_size}", "int4", group_size))
         for label, dtype, g in variants:
             w = float(weight_bytes(a, dtype, group_size=g, scale_dtype=scale_dtype))
-            rows.append({"model": a.name, "n_params": a.n_params, "format": label,
+            rows.append({"model": a.name, "model_name": names.get(a.name, a.name), "n_params": a.n_params,
+                         "format": label,
                          "bytes_per_param": w / a.n_params, "weight_bytes": w, "weight_gb": w / 1e9})
     return pd.DataFrame(rows)
 
@@ -261,6 +273,8 @@ def fit_heatmap_data(models: Iterable | None = None, hardware: Iterable | None =
     out["context_tokens"] = context
     out["batch"] = batch
     out["kv_dtype"] = kv_dtype
+    names = model_names()
+    out["model_name"] = out["model"].map(lambda m: names.get(m, m))
     return out
 
 
@@ -275,7 +289,9 @@ def fit_heatmap(data: pd.DataFrame | None = None, *, cell: int = 14, **kwargs) -
     """
     df = fit_heatmap_data(**kwargs) if data is None else data
     dtypes = list(dict.fromkeys(df["weight_dtype"]))
-    models = (df.drop_duplicates("model").sort_values("n_params")["model"].tolist())
+    if "model_name" not in df:
+        df = df.assign(model_name=df["model"])
+    models = (df.drop_duplicates("model").sort_values("n_params")["model_name"].tolist())
     devices = (df.drop_duplicates("hardware").sort_values("memory_bytes", na_position="first")["hardware"].tolist())
     context, batch = int(df["context_tokens"].iloc[0]), int(df["batch"].iloc[0])
     choice = alt.param(
@@ -284,17 +300,17 @@ def fit_heatmap(data: pd.DataFrame | None = None, *, cell: int = 14, **kwargs) -
     )
     # the cells go in inline (one record per model, device and format, only the columns drawn), past
     # Altair's 5,000-row guard for DataFrames: the catalog grid is larger than that
-    cols = ["model", "hardware", "weight_dtype", "status", "mark", "n_params_b", "total_gb", "memory_gb",
-            "fraction_of_memory"]
+    cols = [c for c in ("model", "model_name", "hardware", "weight_dtype", "status", "mark", "n_params_b", "total_gb",
+                        "memory_gb", "fraction_of_memory") if c in df]
     records = df[cols].astype(object).where(df[cols].notna(), None).to_dict(orient="records")
     base = (
         alt.Chart(alt.InlineData(values=records))
         .transform_filter("datum.weight_dtype == weight_dtype")
         .encode(
             x=alt.X("hardware:N", sort=devices, title="Device (by memory)", axis=alt.Axis(labelAngle=-50)),
-            y=alt.Y("model:N", sort=models, title="Model (by parameters)"),
+            y=alt.Y("model_name:N", sort=models, title="Model (by parameters)"),
             tooltip=[
-                "model:N", "hardware:N", "weight_dtype:N", "status:N",
+                alt.Tooltip("model_name:N", title="model"), "hardware:N", "weight_dtype:N", "status:N",
                 alt.Tooltip("n_params_b:Q", title="parameters (B)", format=".2f"),
                 alt.Tooltip("total_gb:Q", title="weights + KV (GB)", format=".1f"),
                 alt.Tooltip("memory_gb:Q", title="device memory (GB)", format=".1f"),
@@ -320,7 +336,7 @@ def fit_heatmap(data: pd.DataFrame | None = None, *, cell: int = 14, **kwargs) -
             width=cell * len(devices), height=cell * len(models),
             title=alt.TitleParams(
                 "Weights + KV cache on one device",
-                subtitle=f"{batch} x {context} tokens of cache ({df['kv_dtype'].iloc[0]}); "
+                subtitle=f"{batch} × {context:,} tokens of cache ({df['kv_dtype'].iloc[0]}); "
                          "✗ does not fit, ? no memory figure",
             ),
         )

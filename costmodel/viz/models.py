@@ -16,7 +16,8 @@ __all__ = ["model_catalog_table"]
 
 
 def model_catalog_table(dtype: str = "bf16") -> pd.DataFrame:
-    """Every catalog model, one row each, smallest first: family, size class,
+    """Every catalog model, one row each, smallest first, by its display name
+    (the catalog's ``name``, the one the book uses): family, size class,
     release date and licence (as the catalog records them), total and active
     parameters in billions (1e9), KV-cache kilobytes (1e3 bytes) per token in
     ``dtype`` while the context is within every sliding window, the longest
@@ -24,7 +25,7 @@ def model_catalog_table(dtype: str = "bf16") -> pd.DataFrame:
     the checkpoint the counts leave out. Defined in :ref:`sec_models`."""
     t = model_table().sort_values("n_params", kind="stable")
     return pd.DataFrame({
-        "model": t["model"],
+        "model": t["name"].fillna(t["model"]),
         "family": t["family"],
         "size class": t["size_class"],
         "released": t["release_date"],

@@ -8,13 +8,12 @@ them into charts; every number comes from the formulas in
 * :func:`roofline_dataset`: one row per (model, device, phase, batch).
 * :func:`roofline_lines`: the roof of each device, three points per device.
 * :func:`roofline_chart`: the interactive log-log roofline (device and model
-  dropdowns, a batch-size slider), kernel-free.
+  dropdowns, batch-size buttons), kernel-free.
 * :func:`ridge_chart`: the ridge point of every device (:func:`costmodel.ridge_table`).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Iterable, Sequence
 
 import altair as alt
@@ -24,6 +23,7 @@ import pandas as pd
 from ..catalog import list_hardware, load_hardware, load_model
 from ..inference import phase_roofline
 from ..quantities import attainable_flop_per_s, ridge_intensity, ridge_table
+from .tables import COMPACT_LABELS, decades, model_names, round_sig
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -65,6 +65,9 @@ def roofline_dataset(
     batches: Sequence[int] = DEFAULT_BATCHES,
     prompt_tokens: int = 1024,
     dtype: str = "bf16",
+    *,
+    eta_compute: float = 1.0,
+    eta_memory: float = 1.0,
 ) -> pd.DataFrame:
     """Where prefill and decode of each model land on each device's roofline.
 
@@ -73,11 +76,15 @@ def roofline_dataset(
     compute in the same dtype) and a decode context of ``prompt_tokens``.
     Devices without a published ``dtype`` peak are skipped (default: every
     catalog device that has one). Memory capacity is not enforced; the column
-    ``fits`` says whether weights plus the KV cache fit in one device.
+    ``fits`` says whether weights plus the KV cache fit in one device. Every
+    point is modelled at the fractions ``eta_compute`` and ``eta_memory`` of
+    peak (default 1, i.e. 100 %: an upper bound on speed).
 
-    Added columns: ``log2_batch``, ``attained_flop_per_s`` (FLOP / time, which
-    lies on the roof by construction), ``peak_flop_per_s``,
-    ``memory_bandwidth_bytes_per_s``, ``ridge_flop_per_byte`` and ``fits``.
+    Added columns: ``model_name`` (the catalog's display name),
+    ``log2_batch``, ``attained_flop_per_s`` (FLOP / time, which lies on the
+    roof by construction), ``peak_flop_per_s``,
+    ``memory_bandwidth_bytes_per_s``, ``ridge_flop_per_byte``, ``fits``,
+    ``eta_compute`` and ``eta_memory``.
     Defined in :ref:`sec_roofline`.
     """
     hw_ids = devices_with_peak(dtype, hardware_ids)
@@ -91,14 +98,19 @@ def roofline_dataset(
             hw = load_hardware(h)
             df = phase_roofline(
                 arch, hw, prompt_tokens=prompt_tokens, batch=b, weight_dtype=dtype, kv_dtype=dtype,
-                check_fit=False,
+                eta_compute=eta_compute, eta_memory=eta_memory, check_fit=False,
             )
             df["dtype"] = dtype
+            df["eta_compute"] = eta_compute
+            df["eta_memory"] = eta_memory
             df["peak_flop_per_s"] = hw.peak_flops(dtype)
             df["memory_bandwidth_bytes_per_s"] = hw.memory_bandwidth_bytes_per_s
-            df["ridge_flop_per_byte"] = float(ridge_intensity(hw, dtype))
+            df["ridge_flop_per_byte"] = float(ridge_intensity(hw, dtype, eta_compute=eta_compute,
+                                                              eta_memory=eta_memory))
             frames.append(df)
     out = pd.concat(frames, ignore_index=True)
+    names = model_names()
+    out.insert(1, "model_name", out["model"].map(lambda m: names.get(m, m)))
     out["log2_batch"] = np.log2(out["batch"]).round().astype(int)
     out["attained_flop_per_s"] = out["flop"] / out["time_s"]
     return out
@@ -111,32 +123,26 @@ def roofline_lines(df: pd.DataFrame, intensity_range: tuple[float, float] | None
     Defined in :ref:`sec_roofline`.
     """
     lo, hi = intensity_range or _intensity_domain(df)
-    devs = df.drop_duplicates("hardware")[["hardware", "dtype", "ridge_flop_per_byte"]]
+    devs = df.drop_duplicates("hardware")
     frames = []
     for _, r in devs.iterrows():
         points = np.array(sorted({lo, min(max(r["ridge_flop_per_byte"], lo), hi), hi}))
+        roof = attainable_flop_per_s(r["hardware"], points, r["dtype"], eta_compute=r.get("eta_compute", 1.0),
+                                     eta_memory=r.get("eta_memory", 1.0))
         frames.append(pd.DataFrame({"hardware": r["hardware"], "intensity_flop_per_byte": points,
-                                    "attainable_flop_per_s": attainable_flop_per_s(r["hardware"], points, r["dtype"])}))
+                                    "attainable_flop_per_s": roof}))
     return pd.concat(frames, ignore_index=True)
 
 
-def _decade_floor(x: float) -> float:
-    return 10.0 ** math.floor(math.log10(x))
-
-
-def _decade_ceil(x: float) -> float:
-    return 10.0 ** math.ceil(math.log10(x))
-
-
-def _round_sig(x: np.ndarray, digits: int = 4) -> np.ndarray:
-    """``x`` rounded to ``digits`` significant digits (positive values)."""
-    scale = 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(x))))
-    return np.round(x * scale) / scale
+def _log_domain(values, pad: float = 2.0) -> tuple[float, float]:
+    """[min / pad, max * pad] of positive ``values``: a log axis that hugs the data."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    return float(v.min() / pad), float(v.max() * pad)
 
 
 def _intensity_domain(df: pd.DataFrame) -> tuple[float, float]:
-    i = pd.concat([df["intensity_flop_per_byte"], df["ridge_flop_per_byte"]])
-    return _decade_floor(float(i.min())), _decade_ceil(float(i.max()))
+    return _log_domain(pd.concat([df["intensity_flop_per_byte"], df["ridge_flop_per_byte"]]))
 
 
 def roofline_chart(
@@ -150,52 +156,58 @@ def roofline_chart(
 ) -> alt.LayerChart:
     """Interactive log-log roofline of a :func:`roofline_dataset`.
 
-    Two dropdowns pick the device and the model, a slider picks log2 of the
-    batch size. The chart draws the device's roof, the path of prefill and
-    decode over every batch size in ``df`` (faint), and large points at the
-    selected batch, which move along the paths as the slider moves. All data
-    are embedded in the spec and filtered in the browser
+    Two dropdowns pick the device and the model (listed by display name),
+    radio buttons pick the batch size among those in ``df``. The chart draws
+    the device's roof, the path of prefill and decode over every batch size
+    (faint), and large points at the selected batch, which move along the
+    paths as the batch changes. The subtitle states the efficiency the points
+    are modelled at (100 % of peak by default: upper bounds on speed). All
+    data are embedded in the spec and filtered in the browser
     (``transform_filter``), so no kernel is needed.
     Defined in :ref:`sec_roofline`.
     """
     devices = list(dict.fromkeys(df["hardware"]))
     models = list(dict.fromkeys(df["model"]))
-    log2b = sorted(df["log2_batch"].unique())
+    names = dict(zip(df["model"], df["model_name"])) if "model_name" in df else {m: m for m in models}
+    batches = sorted(int(b) for b in df["batch"].unique())
     device = device or ("h100-sxm" if "h100-sxm" in devices else devices[0])
     model = model or models[0]
-    start = int(math.log2(batch)) if batch else int(log2b[0])
+    start = int(batch) if batch in batches else batches[0]
 
     device_p = alt.param(name="device", value=device,
                          bind=alt.binding_select(options=devices, name="Device "))
     model_p = alt.param(name="model", value=model,
-                        bind=alt.binding_select(options=models, name="Model "))
-    batch_p = alt.param(name="log2_batch", value=start,
-                        bind=alt.binding_range(min=int(log2b[0]), max=int(log2b[-1]), step=1,
-                                               name="log2(batch size) "))
+                        bind=alt.binding_select(options=models, labels=[names[m] for m in models], name="Model "))
+    batch_p = alt.param(name="batch", value=start,
+                        bind=alt.binding_radio(options=batches, name="Batch size "))
 
     x_dom = _intensity_domain(df)
-    y_lo = _decade_floor(float(df["attained_flop_per_s"].min()))
-    y_hi = _decade_ceil(float(df["peak_flop_per_s"].max()))
+    lines = roofline_lines(df, x_dom)
+    # a decade of room under the lowest point, for the decode labels and the caption
+    y_lo = min(float(df["attained_flop_per_s"].min()), float(lines["attainable_flop_per_s"].min())) / 10
+    y_hi = float(df["peak_flop_per_s"].max()) * 3
     x = alt.X("intensity_flop_per_byte:Q", title="Arithmetic intensity (FLOP/byte)",
-              scale=alt.Scale(type="log", domain=list(x_dom)), axis=alt.Axis(format="~g"))
+              scale=alt.Scale(type="log", domain=list(x_dom), nice=False),
+              axis=alt.Axis(values=decades(x_dom), labelExpr=COMPACT_LABELS))
     y_title = "Attained performance (FLOP/s)"
 
-    cols = ["model", "hardware", "phase", "batch", "log2_batch", "intensity_flop_per_byte",
+    cols = ["model", "hardware", "phase", "batch", "intensity_flop_per_byte",
             "attained_flop_per_s", "time_s", "bound", "tokens_per_s", "fits"]
     pts = df[cols].copy()
+    pts["model_name"] = pts["model"].map(names)
     pts["time_ms"] = pts.pop("time_s") * 1e3
     for c in ("intensity_flop_per_byte", "attained_flop_per_s", "time_ms", "tokens_per_s"):
-        pts[c] = _round_sig(pts[c].to_numpy())  # 4 significant digits keep the embedded spec small
-    lines = roofline_lines(df, x_dom)
+        pts[c] = round_sig(pts[c].to_numpy(), 4)  # 4 significant digits keep the embedded spec small
 
     on_device = alt.datum.hardware == device_p
     selected = on_device & (alt.datum.model == model_p)
 
     roof = (
         alt.Chart(lines)
-        .mark_line(color="black", strokeWidth=2)
-        .encode(x=x, y=alt.Y("attainable_flop_per_s:Q", title=y_title, axis=alt.Axis(format="~s"),
-                             scale=alt.Scale(type="log", domain=[y_lo, y_hi])))
+        .mark_line(color="black", strokeWidth=2, clip=True)
+        .encode(x=x, y=alt.Y("attainable_flop_per_s:Q", title=y_title,
+                             axis=alt.Axis(values=decades((y_lo, y_hi)), format="~s"),
+                             scale=alt.Scale(type="log", domain=[y_lo, y_hi], nice=False)))
         .transform_filter(on_device)
     )
     base = alt.Chart(pts).transform_filter(selected)
@@ -203,39 +215,46 @@ def roofline_chart(
     color = alt.Color("phase:N", scale=_PHASE_COLORS, title="Phase")
     paths = base.mark_line(point=alt.OverlayMarkDef(size=20), opacity=0.35).encode(
         x=x, y=y, color=color, detail="phase:N", order="batch:Q")
-    at_batch = base.transform_filter(alt.datum.log2_batch == batch_p)
+    at_batch = base.transform_filter(alt.datum.batch == batch_p)
     tooltip = [
-        "model:N", "hardware:N", "phase:N", "batch:Q",
+        alt.Tooltip("model_name:N", title="model"), "hardware:N", "phase:N", "batch:Q",
         alt.Tooltip("intensity_flop_per_byte:Q", title="FLOP/byte", format=".3~s"),
-        alt.Tooltip("attained_flop_per_s:Q", title="FLOP/s", format=".3~s"),
-        alt.Tooltip("time_ms:Q", title="time (ms)", format=".3~g"),
-        alt.Tooltip("tokens_per_s:Q", title="tokens/s", format=".4~s"),
+        alt.Tooltip("attained_flop_per_s:Q", title="FLOP/s (at most)", format=".3~s"),
+        alt.Tooltip("time_ms:Q", title="time, at least (ms)", format=".3~g"),
+        alt.Tooltip("tokens_per_s:Q", title="tokens/s, at most", format=".4~s"),
         "bound:N", alt.Tooltip("fits:N", title="fits in memory"),
     ]
     dots = at_batch.mark_point(filled=True, size=180, opacity=1).encode(
         x=x, y=y, color=color, tooltip=tooltip)
-    # Decode labels go right of their point, prefill labels (near the right edge) left and below.
-    labelled = at_batch.transform_calculate(
-        label="datum.phase + ', batch ' + datum.batch + ' (' + datum.bound + '-bound)'")
+    # Decode points lie on the slanted roof: their label goes below and to the right, under
+    # the roof. Prefill points lie on (or near) the flat roof: their label goes above and to
+    # the left, over it. The roof separates the two, so they cannot collide.
+    labelled = at_batch.transform_calculate(label="datum.phase + ' (' + datum.bound + '-bound)'")
     labels = alt.layer(
         labelled.transform_filter(alt.datum.phase == "decode")
-        .mark_text(align="left", dx=10, dy=-10, fontSize=12).encode(x=x, y=y, color=color, text="label:N"),
+        .mark_text(align="left", dx=10, dy=16, fontSize=12).encode(x=x, y=y, color=color, text="label:N"),
         labelled.transform_filter(alt.datum.phase == "prefill")
-        .mark_text(align="right", dx=-8, dy=18, fontSize=12).encode(x=x, y=y, color=color, text="label:N"),
+        .mark_text(align="right", dx=-8, dy=-14, fontSize=12).encode(x=x, y=y, color=color, text="label:N"),
     )
+    # The caption sits in the bottom-right corner, which the roof never reaches.
     caption = (
         alt.Chart(pts)
-        .transform_filter(selected & (alt.datum.log2_batch == batch_p) & (alt.datum.phase == "decode"))
-        .transform_calculate(text="'batch ' + datum.batch + ': decode step ' + format(datum.time_ms, '.3~g') + ' ms, '"
-                                  " + (datum.fits ? 'fits in memory' : 'does NOT fit in one device')")
-        .mark_text(align="left", baseline="top", x=8, y=8, fontSize=12, color="#333")
+        .transform_filter(selected & (alt.datum.batch == batch_p) & (alt.datum.phase == "decode"))
+        .transform_calculate(text="'batch ' + datum.batch + ': decode step ≥ ' + format(datum.time_ms, '.3~g')"
+                                  " + ' ms, ' + (datum.fits ? 'fits in memory' : 'does NOT fit')")
+        .mark_text(align="right", baseline="bottom", x=width - 8, y=height - 8, fontSize=12, color="#333")
         .encode(text="text:N")
     )
+    eta_c = float(df["eta_compute"].iloc[0]) if "eta_compute" in df else 1.0
+    eta_m = float(df["eta_memory"].iloc[0]) if "eta_memory" in df else 1.0
+    subtitle = [f"Modelled at {eta_c:.0%} of peak compute and {eta_m:.0%} of peak bandwidth:",
+                "speeds are upper bounds, times lower bounds"]
     return (
         alt.layer(roof, paths, dots, labels, caption)
         .add_params(device_p, model_p, batch_p)
         .properties(width=width, height=height,
-                    title="Roofline: prefill and decode at the selected batch size")
+                    title=alt.TitleParams("Roofline: prefill and decode at the selected batch size",
+                                          subtitle=subtitle))
     )
 
 

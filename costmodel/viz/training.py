@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._validate import as_arch, as_hardware
+from ..catalog import list_hardware, load_hardware
 from ..prices import cloud_prices
 from ..training import (
     RECOMPUTE,
@@ -27,6 +28,7 @@ from ..training import (
     training_flops,
     training_memory,
 )
+from .tables import model_names
 
 __all__ = [
     "MEMORY_COMPONENTS",
@@ -112,9 +114,10 @@ def memory_breakdown_chart(data: pd.DataFrame, *, zero_stage: int = 1, width: in
                            height: int = 260) -> alt.LayerChart:
     """Stacked bars of bytes per device by component for each layout, with
     the device's memory as a rule; three menus (``alt.param`` named
-    ``zero_stage``, ``recompute`` and ``attention``, bound to selects and
+    ``zero_stage``, ``attention`` and ``recompute``, bound to selects and
     evaluated by Vega in the browser) pick the ZeRO stage (first shown:
-    ``zero_stage``), the recomputation and the attention kernel. ``data``
+    ``zero_stage``), the attention kernel and the recomputation, in that
+    order: the attention kernel matters only while the scores are stored. ``data``
     from :func:`memory_breakdown_data`. Defined in :ref:`sec_training`.
     """
     stages = sorted(data["zero_stage"].unique())
@@ -143,13 +146,16 @@ def memory_breakdown_chart(data: pd.DataFrame, *, zero_stage: int = 1, width: in
     label = alt.Chart(pd.DataFrame({"memory_gb": [memory_gb], "text": [f"device memory {memory_gb:.0f} GB"]})) \
         .mark_text(align="left", dx=4, dy=-6, color="#b2182b").encode(y="memory_gb:Q", text="text:N", x=alt.value(0))
     row = data.iloc[0]
+    # the model's and the device's display names, as the book's prose has them
+    model = model_names().get(row["model"], row["model"])
+    device = load_hardware(row["hardware"]).name if row["hardware"] in list_hardware() else row["hardware"]
     return (
         alt.layer(bars, rule, label)
-        .add_params(zero, rec, att)
+        .add_params(zero, att, rec)
         .properties(width=width, height=height, title=alt.TitleParams(
-            f"Training memory per device: {row['model']} on {row['hardware']}",
-            subtitle=f"sequences of {int(row['seq_len']):,} tokens; choose ZeRO stage, recomputation and "
-                     "attention below"))
+            f"Training memory per device: {model} on {device}",
+            subtitle=f"sequences of {int(row['seq_len']):,} tokens; choose ZeRO stage, attention and "
+                     "recomputation below"))
     )
 
 
