@@ -2,8 +2,8 @@
 edge devices, and speculative decoding with a small draft model.
 
 **Dollars.** At the serving operating point (:func:`costmodel.serving_point`:
-continuous batching, in the time one request is served the group runs one
-prefill pass of the batch and ``T_out`` decode steps) the ``n`` devices are
+continuous batching, in the time one request is served the group prefills
+every running prompt and runs ``T_out`` decode steps) the ``n`` devices are
 paid for the whole cycle. Input tokens are charged the prefill pass, output
 tokens the decode steps, so a token's price is the device-seconds of its
 phase over the tokens that phase produces, times the price per device-second,
@@ -188,6 +188,11 @@ def _operating_point(arch, hw, input_tokens, output_tokens, batch, n_devices, se
     sp = serving_point(arch, hw, full["input_tokens"], full["output_tokens"], n_devices=n_devices,
                        batch=full.get("batch"), **{k: serving[k] for k in _SERVING_KEYS})
     cols = {k: sp[k].to_numpy().reshape(shape) for k in ("batch", "fits", "ttft_s", "tpot_s", "output_tokens_per_s")}
+    # The cycle serving_point's throughput stands on, B T_out / (output tokens per s), is the batch's prefill
+    # of every running prompt plus T_out decode steps: the prefill part is what input tokens pay for (NaN where
+    # the batch does not fit, as the throughput is).
+    cycle = cols["batch"] * full["output_tokens"] / cols["output_tokens_per_s"]
+    cols["prefill_s"] = cycle - full["output_tokens"] * cols["tpot_s"]
     meta = sp.iloc[0][["model", "hardware", "n_devices", "weight_dtype"]].to_dict()
     ratio = full.get("blend_ratio", full["input_tokens"] / full["output_tokens"])
     return _Point(shape, full, cols, meta, ratio, np.where(cols["fits"], 1.0, np.nan))
@@ -214,11 +219,13 @@ def cost_per_million_tokens(arch: ArchLike, hw: HardwareLike, input_tokens: Arra
 
     The operating point is :func:`costmodel.serving_point` (``batch``
     running requests, default the largest that fits; the layout, formats and
-    efficiency arguments pass through). In one cycle the group runs one
-    prefill pass of the batch (``ttft_s``) and ``output_tokens`` decode steps
-    (``tpot_s`` each); input tokens are charged the prefill pass and output
-    tokens the decode steps, so ``prefill_share`` of the paid device time
-    goes to input tokens. The price per device-hour is
+    efficiency arguments pass through). In the time one request is served the
+    group prefills every running prompt (``prefill_s``, the batch's share of
+    the cycle that serving_point's throughput stands on) and runs
+    ``output_tokens`` decode steps (``tpot_s`` each); input tokens are charged
+    the prefill and output tokens the decode steps, so ``prefill_share`` of
+    the paid device time goes to input tokens. ``ttft_s`` is a request's own
+    time to first token, as serving_point gives it. The price per device-hour is
     ``price_per_device_hour`` or, with ``date``, the cheapest offer the
     catalog lists for the device at that date (:func:`costmodel.cheapest_offer`
     with ``provider``, ``pricing_model``, ``region`` and
@@ -244,20 +251,20 @@ def cost_per_million_tokens(arch: ArchLike, hw: HardwareLike, input_tokens: Arra
     pt = _operating_point(arch, hw, input_tokens, output_tokens, batch, n_devices, locals(), **arrays)
     a, op, meta, shape = pt.a, pt.op, pt.meta, pt.shape
     n_in, n_out = a["input_tokens"], a["output_tokens"]
-    vals = dict(c_dev=a["price_per_device_hour"], n_dev=float(meta["n_devices"]), t_pre=op["ttft_s"],
+    vals = dict(c_dev=a["price_per_device_hour"], n_dev=float(meta["n_devices"]), t_pre=op["prefill_s"],
                 t_dec=op["tpot_s"], B=op["batch"], T_in=n_in, T_out=n_out, u_srv=a["utilisation"], r_io=pt.ratio)
 
     def per_million(expr):
         fn = F.numeric(expr)
         return _MILLION * fn(**{k: vals[k] for k in fn.args}) * pt.ok
 
-    cycle = F.numeric(F.SERVING_CYCLE_TIME)(t_pre=op["ttft_s"], t_dec=op["tpot_s"], T_out=n_out)
+    cycle = F.numeric(F.SERVING_CYCLE_TIME)(t_pre=op["prefill_s"], t_dec=op["tpot_s"], T_out=n_out)
     return _frame(shape, {
         **meta, "input_tokens": n_in, "output_tokens": n_out, "batch": op["batch"], "fits": op["fits"],
         "utilisation": a["utilisation"], "price_per_device_hour_usd": a["price_per_device_hour"],
         "price_source": source, "price_date": price_date, "ttft_s": op["ttft_s"], "tpot_s": op["tpot_s"],
-        "cycle_s": cycle,
-        "prefill_share": F.numeric(F.PREFILL_SHARE)(t_pre=op["ttft_s"], t_dec=op["tpot_s"], T_out=n_out),
+        "prefill_s": op["prefill_s"], "cycle_s": cycle,
+        "prefill_share": F.numeric(F.PREFILL_SHARE)(t_pre=op["prefill_s"], t_dec=op["tpot_s"], T_out=n_out),
         "output_tokens_per_s": op["output_tokens_per_s"],
         "usd_per_1m_input_tokens": per_million(F.COST_PER_INPUT_TOKEN),
         "usd_per_1m_output_tokens": per_million(F.COST_PER_OUTPUT_TOKEN),
@@ -320,7 +327,7 @@ def energy_per_million_tokens(arch: ArchLike, hw: HardwareLike, input_tokens: Ar
     pt = _operating_point(arch, hw, input_tokens, output_tokens, batch, n_devices, locals(), **arrays)
     a, op, meta, shape, ratio, ok = pt.a, pt.op, pt.meta, pt.shape, pt.ratio, pt.ok
     n_in, n_out = a["input_tokens"], a["output_tokens"]
-    vals = dict(n_dev=float(meta["n_devices"]), t_pre=op["ttft_s"], t_dec=op["tpot_s"], B=op["batch"], T_in=n_in,
+    vals = dict(n_dev=float(meta["n_devices"]), t_pre=op["prefill_s"], t_dec=op["tpot_s"], B=op["batch"], T_in=n_in,
                 T_out=n_out)
     joules = {}
     for kind, expr in (("input", F.DEVICE_SECONDS_PER_INPUT_TOKEN), ("output", F.DEVICE_SECONDS_PER_OUTPUT_TOKEN)):

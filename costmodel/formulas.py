@@ -615,15 +615,15 @@ TRAINING_CO2E_KG = TRAINING_ENERGY_J / sp.Integer(3_600_000) * S.c_grid / 1000
 # ==========================================================================
 
 #: Seconds of one cycle of continuous batching at the serving operating point:
-#: the group runs one prefill pass of the batch and T_out decode steps in the
-#: time each request is served (costmodel.inference.serving_point).
+#: in the time each request is served the group prefills every running prompt
+#: (t_pre) and runs T_out decode steps (costmodel.inference.serving_point).
 SERVING_CYCLE_TIME = S.t_pre + S.T_out * S.t_dec
 
 #: Fraction of the cycle spent in prefill. Input tokens are charged this share
 #: of the paid device time, output tokens the rest (the decode steps).
 PREFILL_SHARE = S.t_pre / SERVING_CYCLE_TIME
 
-#: Device-seconds one input token takes: the prefill pass of n devices over the
+#: Device-seconds one input token takes: the prefill of n devices over the
 #: B T_in prompt tokens of the batch.
 DEVICE_SECONDS_PER_INPUT_TOKEN = S.n_dev * S.t_pre / (S.B * S.T_in)
 #: Device-seconds one output token takes: T_out decode steps of n devices over

@@ -32,7 +32,7 @@ __all__ = ["Sym", "SYMBOLS", "S", "GROUPS", "latex", "notation_table"]
 
 #: Symbol groups, in the order the notation chapter lists them.
 GROUPS: tuple[str, ...] = ("architecture", "derived", "counts", "workload", "precision", "hardware", "inference",
-                           "training", "cost", "speculative")
+                           "training")
 
 
 @dataclass(frozen=True)
@@ -188,23 +188,26 @@ _TABLE: tuple[Sym, ...] = (
     Sym("c_dev", r"c_{dev}", "price of one device-hour", "USD/h", "", "training"),
     # ------------------------------------------------------------------
     # cost per token (sec_cost) and speculative decoding (sec_speculative):
-    # appended block, kept at the end of the table
+    # appended block, kept at the end of the table; in the "inference" group,
+    # which the notation chapter lists (a group of their own would need a
+    # section there)
     # ------------------------------------------------------------------
-    Sym("T_in", r"T_{in}", "input (prompt) tokens of one request", "token", "", "cost"),
-    Sym("T_out", r"T_{out}", "output tokens of one request", "token", "", "cost"),
-    Sym("t_pre", r"t_{pre}", "seconds of the prefill pass of a batch (time to first token)", "s", "", "cost"),
-    Sym("t_dec", r"t_{dec}", "seconds of one decode step of a batch (time per output token)", "s", "", "cost"),
-    Sym("u_srv", r"u_{srv}", "fraction of the paid hour the service is busy", "1", "", "cost"),
-    Sym("P_idle", r"P_{idle}", "power one device draws while the service is idle", "W", "", "cost"),
-    Sym("r_io", r"r_{io}", "input tokens per output token of a blended price", "1", "", "cost"),
+    Sym("T_in", r"T_{in}", "input (prompt) tokens of one request", "token", "", "inference"),
+    Sym("T_out", r"T_{out}", "output tokens of one request", "token", "", "inference"),
+    Sym("t_pre", r"t_{pre}", "seconds to prefill the prompts of a running batch (once per request lifetime)", "s",
+        "", "inference"),
+    Sym("t_dec", r"t_{dec}", "seconds of one decode step of a batch (time per output token)", "s", "", "inference"),
+    Sym("u_srv", r"u_{srv}", "fraction of the paid hour the service is busy", "1", "", "inference"),
+    Sym("P_idle", r"P_{idle}", "power one device draws while the service is idle", "W", "", "inference"),
+    Sym("r_io", r"r_{io}", "input tokens per output token of a blended price", "1", "", "inference"),
     Sym("alpha_acc", r"\alpha", "acceptance rate: probability the target accepts a drafted token", "1", "",
-        "speculative"),
-    Sym("gamma_sd", r"\gamma", "draft tokens proposed per target step", "token", "", "speculative"),
-    Sym("t_draft", r"t_{draft}", "seconds of one decode step of the draft model", "s", "", "speculative"),
+        "inference"),
+    Sym("gamma_sd", r"\gamma", "draft tokens proposed per target step", "token", "", "inference"),
+    Sym("t_draft", r"t_{draft}", "seconds of one decode step of the draft model", "s", "", "inference"),
     Sym("t_ver", r"t_{ver}", "seconds of the target's pass over the gamma + 1 tokens that verify a draft", "s", "",
-        "speculative"),
+        "inference"),
     Sym("c_sd", "c", "draft decode step time over target decode step time (Leviathan et al.'s c)", "1", "",
-        "speculative"),
+        "inference"),
 )
 
 #: name -> :class:`Sym`, read-only.

@@ -27,8 +27,9 @@ KV = 2 * 32 * 32 * 128 * 2  # KV-cache bytes per token in fp16
 ACT = 32 * (4 * 8192 + 3 * 15104) + 4096 + 32000  # elements each token's matmuls read and write
 A100_FP16, A100_BW, A100_TDP = 312e12, 2039e9, 400.0
 
-# A request of 511 prompt tokens and 1 output token at batch 1: the prefill pass is 511 tokens (compute-bound,
-# the LM head for the last token only), the decode step reads the weights and a 512-token cache once.
+# A request of 511 prompt tokens and 1 output token at batch 1: the prefill is one pass over 511 tokens
+# (compute-bound, the LM head for the last token only), the decode step reads the weights and a 512-token cache
+# once.
 PROMPT = 511
 PREFILL_FLOP = 2 * PROMPT * (N_MM - V * D) + 2 * V * D + 4 * (32 * 128) * L * (PROMPT * (PROMPT + 1) / 2)
 TTFT = PREFILL_FLOP / A100_FP16
@@ -44,9 +45,12 @@ def _llama2_cost(**kw):
 
 def test_dollars_per_million_tokens_by_hand():
     row = _llama2_cost(price_per_device_hour=2.0, utilisation=0.5)
-    assert row["ttft_s"] == pytest.approx(TTFT, rel=1e-12)
+    # at batch 1 the batch's prefill is the request's prompt; its time to first token adds the decode step it
+    # is scheduled beside (serving_point, chunked prefill)
+    assert row["prefill_s"] == pytest.approx(TTFT, rel=1e-12)
+    assert row["ttft_s"] == pytest.approx(TTFT + TPOT, rel=1e-12)
     assert row["tpot_s"] == pytest.approx(TPOT, rel=1e-12)
-    # input tokens pay the prefill pass: $2/h for TTFT seconds over 511 tokens, the hour half busy
+    # input tokens pay the prefill: $2/h for its seconds over 511 tokens, the hour half busy
     assert row["usd_per_1m_input_tokens"] == pytest.approx(1e6 * 2.0 * TTFT / 3600 / PROMPT / 0.5, rel=1e-12)
     # the output token pays its decode step
     assert row["usd_per_1m_output_tokens"] == pytest.approx(1e6 * 2.0 * TPOT / 3600 / 0.5, rel=1e-12)

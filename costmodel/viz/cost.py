@@ -140,7 +140,7 @@ def cost_vs_batch_data(models: Iterable, hardware, *, date, input_tokens: int, o
     return out[keep]
 
 
-def cost_vs_batch_chart(data: pd.DataFrame, *, width: int = 460, height: int = 280) -> alt.LayerChart:
+def cost_vs_batch_chart(data: pd.DataFrame, *, width: int = 400, height: int = 280) -> alt.LayerChart:
     """USD per million output tokens against the batch (log-log), a line per
     model, with two sliders evaluated by Vega in the browser: the
     utilisation of the paid hour (``utilisation``, in percent) and the batch
@@ -157,7 +157,10 @@ def cost_vs_batch_chart(data: pd.DataFrame, *, width: int = 460, height: int = 2
     shown = data[data["fits"]].copy()
     base = alt.Chart(shown).transform_filter("datum.utilisation_pct == utilisation")
     x = alt.X("batch:Q", scale=alt.Scale(type="log", base=2), title="Batch (running requests)")
-    y = alt.Y("usd_per_1m_output_tokens:Q", scale=alt.Scale(type="log"), title="USD per million output tokens")
+    # one domain for every slider position, so the axis does not move under the reader
+    lo, hi = float(shown["usd_per_1m_output_tokens"].min()), float(shown["usd_per_1m_output_tokens"].max())
+    y = alt.Y("usd_per_1m_output_tokens:Q", scale=alt.Scale(type="log", domain=[lo, hi], nice=True),
+              title="USD per 1M output tokens")
     color = alt.Color("model_label:N", title="Model")
     lines = base.mark_line(point=alt.OverlayMarkDef(size=25)).encode(x=x, y=y, color=color)
     at = base.transform_filter("datum.log2_batch == log2_batch")
