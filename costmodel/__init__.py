@@ -34,6 +34,8 @@ from .inference import (
     serving_throughput,
     weight_bytes_stored,
 )
+from .sweep import cheapest, cost_per_million_output_tokens, feasible, optimal_batch, pareto_front
+from .sweep import sweep, sweep_chunks, sweep_size
 from .quantities import (
     activation_bytes,
     arithmetic_intensity,
@@ -64,6 +66,23 @@ from .prices import (
     energy_value,
     price_per_device_hour,
 )
+from .hybrid import (
+    ServingOption,
+    api_price_per_1m,
+    api_usd_per_1m_output_tokens,
+    break_even_volume,
+    cascade_cost,
+    cheapest_option,
+    dense_twins,
+    draft_pairs,
+    implied_escalation_rate,
+    lifecycle_cost,
+    moe_vs_dense,
+    published_mmlu,
+    published_quantisation_quality,
+    published_routing_results,
+    routing_cost,
+)
 from .training import (
     MfuFit,
     Parallelism,
@@ -93,6 +112,28 @@ from .cost import (
     energy_per_million_tokens,
     speculative_decode,
     speculative_speedup,
+)
+from .finetune import (
+    distillation,
+    dpo,
+    federated_finetune,
+    full_finetune,
+    lora_finetune,
+    lora_params,
+    lora_targets,
+    qlora_finetune,
+    rlhf_ppo,
+)
+from .scaling import (
+    SCALING_FITS,
+    ScalingFit,
+    chinchilla_loss,
+    compute_optimal,
+    inference_optimal,
+    lifetime_flops,
+    min_params_for_loss,
+    scaling_fit,
+    tokens_for_loss,
 )
 
 __version__ = "0.1.0"
@@ -138,6 +179,8 @@ __all__ = [
     "min_devices",
     "memory_per_device",
     "weight_bytes_stored",
+    "sweep", "sweep_chunks", "sweep_size", "cost_per_million_output_tokens", "feasible", "pareto_front", "cheapest",
+    "optimal_batch",
     "EfficiencyProfile",
     "StepResult",
     "latex",
@@ -178,4 +221,39 @@ __all__ = [
     "break_even_acceptance_rate",
     "speculative_decode",
     "best_draft_tokens",
+    # fine-tuning and scaling laws (sec_finetune)
+    "lora_targets",
+    "lora_params",
+    "full_finetune",
+    "lora_finetune",
+    "qlora_finetune",
+    "distillation",
+    "rlhf_ppo",
+    "dpo",
+    "federated_finetune",
+    "ScalingFit",
+    "SCALING_FITS",
+    "scaling_fit",
+    "chinchilla_loss",
+    "tokens_for_loss",
+    "min_params_for_loss",
+    "compute_optimal",
+    "lifetime_flops",
+    "inference_optimal",
+    # hybrids (sec_hybrid)
+    "routing_cost",
+    "cascade_cost",
+    "implied_escalation_rate",
+    "api_price_per_1m",
+    "api_usd_per_1m_output_tokens",
+    "lifecycle_cost",
+    "ServingOption",
+    "break_even_volume",
+    "cheapest_option",
+    "dense_twins",
+    "moe_vs_dense",
+    "draft_pairs",
+    "published_routing_results",
+    "published_quantisation_quality",
+    "published_mmlu",
 ]

@@ -7,6 +7,7 @@ never check again, so one call validates each input once. Every error is a
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Union
 
@@ -73,9 +74,32 @@ def _as_float_array(name: str, value: Any) -> np.ndarray:
     return raw.astype(np.float64)
 
 
+# Plain scalars take a path without array reductions (the point API calls
+# ``size`` a few times per call); it applies the same checks in the same
+# order and raises the same messages as the array path below.
+_SCALAR_TYPES = frozenset({int, float, np.float64, np.float32, np.int64, np.int32})
+
+
+def _scalar_size(name: str, value: Any, minimum: float, integer: bool, maximum: float) -> np.ndarray:
+    if type(value) in (int, np.int64, np.int32) and abs(int(value)) > MAX_SIZE:
+        raise ValueError(f"{name}={value} exceeds the largest accepted value {MAX_SIZE:g}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name}={value!r} must be finite (got NaN or infinity)")
+    if v < minimum:
+        raise ValueError(f"{name}={v:g} must be at least {minimum:g}")
+    if v > maximum:
+        raise ValueError(f"{name}={v:g} exceeds the largest accepted value {maximum:g}")
+    if integer and not v.is_integer():
+        raise ValueError(f"{name}={v:g} must be a whole number")
+    return np.array(v)
+
+
 def size(name: str, value: Any, *, minimum: float = 0.0, integer: bool = False,
          maximum: float = MAX_SIZE) -> np.ndarray:
     """A workload size as float64: finite, in [minimum, maximum], whole when ``integer``."""
+    if type(value) in _SCALAR_TYPES:
+        return _scalar_size(name, value, minimum, integer, maximum)
     a = _as_float_array(name, value)
     if a.size == 0:
         raise ValueError(f"{name} is empty")

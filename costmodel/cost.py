@@ -3,11 +3,11 @@ edge devices, and speculative decoding with a small draft model.
 
 **Dollars.** At the serving operating point (:func:`costmodel.serving_point`:
 continuous batching, in the time one request is served the group prefills
-every running prompt and runs ``T_out`` decode steps) the ``n`` devices are
+every running prompt and runs ``n_out`` decode steps) the ``n`` devices are
 paid for the whole cycle. Input tokens are charged the prefill pass, output
 tokens the decode steps, so a token's price is the device-seconds of its
 phase over the tokens that phase produces, times the price per device-second,
-divided by the fraction ``u_srv`` of the paid hour the service is busy
+divided by the fraction ``U`` of the paid hour the service is busy
 (``utilisation``: a service busy 30 % of the hour pays for the whole hour).
 The price per device-hour is the cheapest dated offer for the device in
 ``data/prices/cloud.csv`` (:func:`costmodel.cheapest_offer`, named in the
@@ -231,7 +231,7 @@ def cost_per_million_tokens(arch: ArchLike, hw: HardwareLike, input_tokens: Arra
     with ``provider``, ``pricing_model``, ``region`` and
     ``include_candidates``; its row id is ``price_source``). There is no
     hidden current price: neither raises, naming the dates that exist.
-    ``utilisation`` (u_srv, in (0, 1]) is the fraction of the paid hour the
+    ``utilisation`` (U, in (0, 1]) is the fraction of the paid hour the
     service is busy: every cost is divided by it. The blended price mixes
     ``blend_ratio`` input tokens per output token (default the request's own
     ``input_tokens / output_tokens``). Numeric arguments broadcast; one row
@@ -252,19 +252,19 @@ def cost_per_million_tokens(arch: ArchLike, hw: HardwareLike, input_tokens: Arra
     a, op, meta, shape = pt.a, pt.op, pt.meta, pt.shape
     n_in, n_out = a["input_tokens"], a["output_tokens"]
     vals = dict(c_dev=a["price_per_device_hour"], n_dev=float(meta["n_devices"]), t_pre=op["prefill_s"],
-                t_dec=op["tpot_s"], B=op["batch"], T_in=n_in, T_out=n_out, u_srv=a["utilisation"], r_io=pt.ratio)
+                t_dec=op["tpot_s"], B=op["batch"], n_in=n_in, n_out=n_out, U_srv=a["utilisation"], r_io=pt.ratio)
 
     def per_million(expr):
         fn = F.numeric(expr)
         return _MILLION * fn(**{k: vals[k] for k in fn.args}) * pt.ok
 
-    cycle = F.numeric(F.SERVING_CYCLE_TIME)(t_pre=op["prefill_s"], t_dec=op["tpot_s"], T_out=n_out)
+    cycle = F.numeric(F.SERVING_CYCLE_TIME)(t_pre=op["prefill_s"], t_dec=op["tpot_s"], n_out=n_out)
     return _frame(shape, {
         **meta, "input_tokens": n_in, "output_tokens": n_out, "batch": op["batch"], "fits": op["fits"],
         "utilisation": a["utilisation"], "price_per_device_hour_usd": a["price_per_device_hour"],
         "price_source": source, "price_date": price_date, "ttft_s": op["ttft_s"], "tpot_s": op["tpot_s"],
         "prefill_s": op["prefill_s"], "cycle_s": cycle,
-        "prefill_share": F.numeric(F.PREFILL_SHARE)(t_pre=op["prefill_s"], t_dec=op["tpot_s"], T_out=n_out),
+        "prefill_share": F.numeric(F.PREFILL_SHARE)(t_pre=op["prefill_s"], t_dec=op["tpot_s"], n_out=n_out),
         "output_tokens_per_s": op["output_tokens_per_s"],
         "usd_per_1m_input_tokens": per_million(F.COST_PER_INPUT_TOKEN),
         "usd_per_1m_output_tokens": per_million(F.COST_PER_OUTPUT_TOKEN),
@@ -327,8 +327,8 @@ def energy_per_million_tokens(arch: ArchLike, hw: HardwareLike, input_tokens: Ar
     pt = _operating_point(arch, hw, input_tokens, output_tokens, batch, n_devices, locals(), **arrays)
     a, op, meta, shape, ratio, ok = pt.a, pt.op, pt.meta, pt.shape, pt.ratio, pt.ok
     n_in, n_out = a["input_tokens"], a["output_tokens"]
-    vals = dict(n_dev=float(meta["n_devices"]), t_pre=op["prefill_s"], t_dec=op["tpot_s"], B=op["batch"], T_in=n_in,
-                T_out=n_out)
+    vals = dict(n_dev=float(meta["n_devices"]), t_pre=op["prefill_s"], t_dec=op["tpot_s"], B=op["batch"], n_in=n_in,
+                n_out=n_out)
     joules = {}
     for kind, expr in (("input", F.DEVICE_SECONDS_PER_INPUT_TOKEN), ("output", F.DEVICE_SECONDS_PER_OUTPUT_TOKEN)):
         fn = F.numeric(expr)
@@ -667,7 +667,7 @@ def speculative_decode(target: ArchLike, draft: ArchLike, hw: HardwareLike, *, a
         price, source, price_date = _price(hw_obj, price_per_device_hour, date, provider, pricing_model, None, False)
         u = V.fraction("utilisation", utilisation)
         shape = V.broadcast(points=np.empty(shape), price_per_device_hour=price, utilisation=u)
-        vals = dict(c_dev=price, n_dev=float(n_devices), B=cols["batch"], u_srv=u, t_dec=cols["target_decode_s"],
+        vals = dict(c_dev=price, n_dev=float(n_devices), B=cols["batch"], U_srv=u, t_dec=cols["target_decode_s"],
                     alpha_acc=cols["acceptance_rate"], gamma_sd=cols["draft_tokens"], t_draft=cols["draft_step_s"],
                     t_ver=cols["verify_s"])
         plain, spec = F.numeric(F.COST_PER_OUTPUT_TOKEN), F.numeric(F.SPEC_COST_PER_OUTPUT_TOKEN)

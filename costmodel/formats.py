@@ -107,7 +107,7 @@ WEIGHT_FORMATS: Mapping[str, WeightFormat] = MappingProxyType({
 _ALIASES = MappingProxyType({
     "bfloat16": "bf16", "float16": "fp16", "f16": "fp16", "half": "fp16", "float32": "fp32", "f32": "fp32",
     "e4m3": "fp8", "fp8_e4m3": "fp8", "w8a16": "int8", "w4a16": "int4", "gptq": "int4", "awq": "int4",
-    "q4_k": "q4_k_m", "nf4": "int4", "float64": "fp64", "double": "fp64", "tf32": "fp32", "float": "fp32",
+    "q4_k": "q4_k_m", "float64": "fp64", "double": "fp64", "tf32": "fp32", "float": "fp32",
     # a plain "fp4" checkpoint is the NVFP4 the catalog's fp4 peaks (Blackwell) refer to
     "fp4": "nvfp4",
 })

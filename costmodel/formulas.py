@@ -609,43 +609,229 @@ TRAINING_CO2E_KG = TRAINING_ENERGY_J / sp.Integer(3_600_000) * S.c_grid / 1000
 
 
 # ==========================================================================
+# Fine-tuning and scaling laws (sec_finetune). Appended section: fine-tuning
+# and scaling-law expressions go here, at the end of the module, in the
+# notation of the "finetune" symbol group.
+# ==========================================================================
+
+
+def lora_matrix_params(record: Matmul, active: bool = False) -> sp.Expr:
+    """Parameters of the LoRA adapters on one matmul record: ``B (d_in x r)``
+    and ``A (r x d_out)`` for each stored copy, r (d_in + d_out) each (Hu et
+    al. 2021); with ``active`` only the copies a token uses (a routed
+    expert's k of E)."""
+    copies = (record.copies if record.active is None else record.active) if active else record.copies
+    return S.r_lora * copies * (record.d_in + record.d_out)
+
+
+@lru_cache(maxsize=None)
+def lora_params(targets: tuple[str, ...], mla: bool = False, active: bool = False) -> sp.Expr:
+    """N_A: adapter parameters of the whole model when the matmul records
+    named in ``targets`` (``"q"``, ``"v"``, ``"gate"``, ``"expert_up"``...)
+    are adapted at rank r in every block: the attention records (MLA's when
+    ``mla``) in all L blocks, the dense MLP in the L - L_moe dense blocks and
+    the mixture-of-experts records in the L_moe others. ``active``: the
+    adapters one token uses (its k routed experts)."""
+    attention = MLA if mla else ATTENTION
+
+    def pick(records):
+        return sp.Add(*(lora_matrix_params(r, active) for r in records
+                        if isinstance(r, Matmul) and r.name in targets))
+
+    return L * pick(attention) + (L - S.L_moe) * pick(MLP) + S.L_moe * pick(MOE)
+
+
+#: LoRA as Hu et al. (2021) apply it to GPT-3: the query and value
+#: projections of every block, r (D + H d_h) + r (D + K d_h) per block.
+LORA_QV_PARAMS = lora_params(("q", "v"))
+
+#: Training FLOPs per token with a frozen base and trainable adapters: the
+#: forward pass (2 N, attention 4 w_a S per block), the activation gradients
+#: of the frozen weights (another 2 N: the weight gradients are skipped) and
+#: of attention (8 w_a S per block, as in full training), and forward, input
+#: gradient and weight gradient of the adapters (6 N_A). Full training is
+#: 6 N + 12 w_a S (:data:`MODEL_FLOPS_PER_TOKEN`); with N_A << N LoRA is
+#: about 4/6 of it.
+LORA_FLOPS_PER_TOKEN = 4 * S.N + 6 * S.N_A + 12 * S.w_a * TRAIN_ATTENTION_SPAN
+
+#: The scaling-law form of the same count, attention left out: (4 N + 6 N_A) T.
+LORA_FLOPS_4ND = (4 * S.N + 6 * S.N_A) * S.T_tr
+
+#: What activation recomputation runs again with adapters: the blocks'
+#: forward pass (:data:`RECOMPUTE_FLOPS_PER_TOKEN`) and the adapters' (2 N_A)
+#: under full recomputation (QLoRA's gradient checkpointing).
+LORA_RECOMPUTE_FLOPS_PER_TOKEN = RECOMPUTE_FLOPS_PER_TOKEN + S.rho_full * 2 * S.N_A
+
+#: Bits per weight of block-wise quantisation with double quantisation
+#: (Dettmers et al. 2023, section 3): k_q bits per value, one k_c1-bit
+#: constant per block of G values, and one k_c2-bit constant per G_2
+#: first-level constants. NF4 with fp32 constants per 64 values is
+#: 4 + 32/64 = 4.5 bits; quantising those constants to 8 bits in blocks of
+#: 256 gives 4 + 8/64 + 32/(64 256) = 4.127.
+QUANT_BITS_PER_PARAM = S.k_q + S.k_c1 / S.G + S.k_c2 / (S.G * S.G_2)
+
+#: The frozen base one device holds: N parameters at b_base bytes as stored,
+#: split like the weights of :data:`WEIGHT_BYTES_PER_DEVICE`.
+FROZEN_BYTES_PER_DEVICE = WEIGHT_BYTES_PER_DEVICE.subs(S.b_w, S.b_base)
+
+#: The adapters one device holds for training: their weights, gradients and
+#: optimizer state, split as the full model's are (ZeRO, tensor, pipeline).
+ADAPTER_BYTES_PER_DEVICE = (WEIGHT_BYTES_PER_DEVICE + GRADIENT_BYTES_PER_DEVICE
+                            + OPTIMIZER_BYTES_PER_DEVICE).subs(S.N, S.N_A)
+
+#: Everything one device holds to fine-tune with adapters.
+LORA_BYTES_PER_DEVICE = FROZEN_BYTES_PER_DEVICE + ADAPTER_BYTES_PER_DEVICE + ACTIVATION_BYTES_PER_DEVICE
+
+#: Parameters a training token costs, attention included: 2 w_a S per block
+#: on top of N, so that a forward pass is 2 N_eff and a training step
+#: 6 N_eff FLOP per token (:data:`MODEL_FLOPS_PER_TOKEN` is 6 of these).
+EFFECTIVE_PARAMS_PER_TOKEN = S.N + 2 * S.w_a * TRAIN_ATTENTION_SPAN
+
+#: Forward FLOPs per token of a pass over sequences of S tokens, PaLM's
+#: convention (the full S x S square): a third of :data:`MODEL_FLOPS_PER_TOKEN`.
+FORWARD_FLOPS_PER_TRAIN_TOKEN = 2 * EFFECTIVE_PARAMS_PER_TOKEN
+
+#: Knowledge distillation on T_train tokens: a forward pass of the teacher
+#: (2 N_tch per token, its logits are the soft targets) plus the student's
+#: training (6 N), attention left out.
+DISTILLATION_FLOPS_6ND = (2 * S.N_tch + 6 * S.N) * S.T_tr
+
+#: RLHF with PPO, FLOPs per sample of T_p prompt and T_g generated tokens,
+#: attention left out: the actor generates (a forward pass over all T_p + T_g
+#: tokens, however it is batched), the reference model (a copy of the initial
+#: actor), the reward model and the critic score the sample (forward passes),
+#: then e_ppo epochs train actor and critic (6 FLOP per parameter and token)
+#: (Ouyang et al. 2022).
+PPO_FLOPS_PER_SAMPLE = (S.T_p + S.T_g) * (2 * S.N + 2 * S.N + 2 * S.N_rw + 2 * S.N_cr
+                                          + 6 * S.e_ppo * (S.N + S.N_cr))
+
+#: Direct preference optimisation, FLOPs per preference pair (a chosen and a
+#: rejected response to one prompt): the frozen reference and the trained
+#: policy each see both sequences (Rafailov et al. 2023).
+DPO_FLOPS_PER_PAIR = 2 * (S.T_p + S.T_g) * (2 * S.N + 6 * S.N)
+
+#: Bytes one federated client sends (and receives) per round: its update of
+#: N_upd parameters at b_upd bytes each (McMahan et al. 2017's FedAvg sends
+#: the whole model; with LoRA only the adapters travel).
+FEDERATED_CLIENT_BYTES_PER_ROUND = S.N_upd * S.b_upd
+
+#: Seconds of one round on a client: local training, then receiving the
+#: global state and sending the update over links of beta_dn and beta_up.
+FEDERATED_ROUND_TIME = S.t_loc + FEDERATED_CLIENT_BYTES_PER_ROUND * (1 / S.beta_dn + 1 / S.beta_up)
+
+# Scaling laws ---------------------------------------------------------------
+
+#: Chinchilla's parametric loss (Hoffmann et al. 2022, equation 2): an
+#: irreducible term plus power laws in parameters N and training tokens.
+CHINCHILLA_LOSS = S.E_0 + S.A_N / S.N**S.alpha_N + S.B_T / S.T_tr**S.beta_T
+
+_G = (S.alpha_N * S.A_N / (S.beta_T * S.B_T)) ** (1 / (S.alpha_N + S.beta_T))
+
+#: The N that minimises :data:`CHINCHILLA_LOSS` under C_train = 6 N T_train
+#: (Hoffmann et al. 2022, equation 4): G (C/6)^(beta/(alpha+beta)) with
+#: G = (alpha A / (beta B))^(1/(alpha+beta)).
+CHINCHILLA_N_OPT = _G * (S.C_tr / 6) ** (S.beta_T / (S.alpha_N + S.beta_T))
+#: The training tokens at that optimum: G^-1 (C/6)^(alpha/(alpha+beta)).
+CHINCHILLA_T_OPT = (S.C_tr / 6) ** (S.alpha_N / (S.alpha_N + S.beta_T)) / _G
+#: The compute-optimal tokens of a model of N parameters: the frontier
+#: written in N, (N/G)^(alpha/beta) / G.
+CHINCHILLA_T_OPT_FOR_N = (S.N / _G) ** (S.alpha_N / S.beta_T) / _G
+
+#: Training tokens a model of N parameters needs to reach loss ell under
+#: :data:`CHINCHILLA_LOSS`: finite only while ell > E + A / N^alpha.
+TOKENS_FOR_LOSS = (S.B_T / (S.ell - S.E_0 - S.A_N / S.N**S.alpha_N)) ** (1 / S.beta_T)
+
+#: Lifetime FLOPs of a model (Sardana et al. 2023): training, 6 N T_train,
+#: plus serving T_inf tokens at 2 N each.
+LIFETIME_FLOPS = TRAINING_FLOPS_6ND + 2 * S.N * S.T_inf
+
+# ==========================================================================
+# Hybrids (sec_hybrid). Appended section: routing and cascades between a small
+# and a large model, API prices per output token, and the lifecycle cost of a
+# serving option, in the notation of the "hybrid" symbol group.
+# ==========================================================================
+
+#: Dollars per request of a two-model hybrid: the router (or verifier) on every
+#: request, the small model on the 1 - epsilon it answers, and on the epsilon
+#: that escalate the large model plus the share kappa of the small model's
+#: work already spent (kappa = 0: a router decides before the small model
+#: runs; kappa = 1: a cascade lets it answer, then escalates).
+BLENDED_COST_PER_REQUEST = S.c_rt + (1 - S.eps_esc) * S.c_slm + S.eps_esc * (S.c_llm + S.kappa_esc * S.c_slm)
+#: Seconds per request, by the same accounting as the cost.
+BLENDED_LATENCY_PER_REQUEST = S.t_rt + (1 - S.eps_esc) * S.t_slm + S.eps_esc * (S.t_llm + S.kappa_esc * S.t_slm)
+#: Fraction of the large model's cost a hybrid saves (negative: it costs more).
+HYBRID_SAVING = 1 - BLENDED_COST_PER_REQUEST / S.c_llm
+#: The escalation rate at which the hybrid costs what the large model alone
+#: costs (solve BLENDED_COST_PER_REQUEST = c_L for epsilon); below it the
+#: hybrid is cheaper. Negative when the router and the small model together
+#: cost more than the large model: no escalation rate then pays.
+BREAK_EVEN_ESCALATION = sp.solve(sp.Eq(BLENDED_COST_PER_REQUEST, S.c_llm), S.eps_esc)[0]
+#: The escalation rate at which a hybrid saves the fraction Delta of the large
+#: model's cost (solve Delta = HYBRID_SAVING for epsilon): what a published
+#: saving implies about the share of requests that escalated.
+ESCALATION_FOR_SAVING = sp.solve(sp.Eq(S.delta_sav, HYBRID_SAVING), S.eps_esc)[0]
+#: The same for latency: the escalation rate at which the hybrid is as slow
+#: as the large model alone.
+LATENCY_BREAK_EVEN_ESCALATION = sp.solve(sp.Eq(BLENDED_LATENCY_PER_REQUEST, S.t_llm), S.eps_esc)[0]
+
+#: An API's price per output token with the prompt tokens that come with it:
+#: each request of n_in tokens in and n_out out pays n_in p_in + n_out p_out.
+API_PRICE_PER_OUTPUT_TOKEN = S.p_out + S.n_in / S.n_out * S.p_in
+
+#: Days in a month of the Gregorian calendar's average year (365.25 / 12).
+DAYS_PER_MONTH = sp.Rational(1461, 48)
+#: Dollars to serve N_day output tokens a day for T_mo months: each day costs
+#: the tokens at c_tok / U (a deployment busy a fraction U of the time pays
+#: for its idle hours too), but never less than p_min for 24 hours (a
+#: self-hosted replica is paid for whether it serves or not; an API has
+#: p_min = 0).
+LIFECYCLE_SERVING_COST = S.t_mo * DAYS_PER_MONTH * sp.Max(24 * S.p_min, S.n_day * S.c_tok / S.U_srv)
+#: Fixed cost (pretraining or fine-tuning) plus serving.
+LIFECYCLE_COST = S.F_fix + LIFECYCLE_SERVING_COST
+#: The daily volume at which the floor of one replica stops binding:
+#: 24 p_min = N_day c_tok / U.
+FLOOR_VOLUME = 24 * S.p_min * S.U_srv / S.c_tok
+
+
+# ==========================================================================
 # Cost and energy per token (sec_cost); speculative decoding (sec_speculative).
-# Appended section: new expressions of these chapters go here, in the notation of
-# the "cost" and "speculative" symbol groups.
+# Appended section: new expressions of these chapters go here. Their symbols are
+# appended to the notation's "inference" group; tokens per request (n_in, n_out)
+# and the busy share of the paid hour (U) are the hybrid block's.
 # ==========================================================================
 
 #: Seconds of one cycle of continuous batching at the serving operating point:
 #: in the time each request is served the group prefills every running prompt
-#: (t_pre) and runs T_out decode steps (costmodel.inference.serving_point).
-SERVING_CYCLE_TIME = S.t_pre + S.T_out * S.t_dec
+#: (t_pre) and runs n_out decode steps (costmodel.inference.serving_point).
+SERVING_CYCLE_TIME = S.t_pre + S.n_out * S.t_dec
 
 #: Fraction of the cycle spent in prefill. Input tokens are charged this share
 #: of the paid device time, output tokens the rest (the decode steps).
 PREFILL_SHARE = S.t_pre / SERVING_CYCLE_TIME
 
 #: Device-seconds one input token takes: the prefill of n devices over the
-#: B T_in prompt tokens of the batch.
-DEVICE_SECONDS_PER_INPUT_TOKEN = S.n_dev * S.t_pre / (S.B * S.T_in)
-#: Device-seconds one output token takes: T_out decode steps of n devices over
-#: the B T_out tokens they produce, n t_dec / B.
-DEVICE_SECONDS_PER_OUTPUT_TOKEN = S.n_dev * S.T_out * S.t_dec / (S.B * S.T_out)
+#: B n_in prompt tokens of the batch.
+DEVICE_SECONDS_PER_INPUT_TOKEN = S.n_dev * S.t_pre / (S.B * S.n_in)
+#: Device-seconds one output token takes: n_out decode steps of n devices over
+#: the B n_out tokens they produce, n t_dec / B.
+DEVICE_SECONDS_PER_OUTPUT_TOKEN = S.n_dev * S.n_out * S.t_dec / (S.B * S.n_out)
 
-#: USD per input token. A service busy a fraction u_srv of the hour pays the
-#: whole hour: the busy device-seconds cost c_dev / 3600 / u_srv each.
-COST_PER_INPUT_TOKEN = TRAINING_COST_USD.subs(S.tau_dev, DEVICE_SECONDS_PER_INPUT_TOKEN / S.u_srv)
+#: USD per input token. A service busy a fraction U of the hour pays the
+#: whole hour: the busy device-seconds cost c_dev / 3600 / U each.
+COST_PER_INPUT_TOKEN = TRAINING_COST_USD.subs(S.tau_dev, DEVICE_SECONDS_PER_INPUT_TOKEN / S.U_srv)
 #: USD per output token, the same way.
-COST_PER_OUTPUT_TOKEN = TRAINING_COST_USD.subs(S.tau_dev, DEVICE_SECONDS_PER_OUTPUT_TOKEN / S.u_srv)
+COST_PER_OUTPUT_TOKEN = TRAINING_COST_USD.subs(S.tau_dev, DEVICE_SECONDS_PER_OUTPUT_TOKEN / S.U_srv)
 #: USD per token of a mix of r_io input tokens per output token (API price
 #: comparisons quote such a blend).
 COST_PER_TOKEN_BLENDED = (S.r_io * COST_PER_INPUT_TOKEN + COST_PER_OUTPUT_TOKEN) / (S.r_io + 1)
 
 #: Joules per output token from the grid: the busy device-seconds at P_dev u
 #: (training's energy expression with tau_dev -> the token's device-seconds),
-#: plus the idle share of the paid hour, (1 - u_srv)/u_srv as long again, at
+#: plus the idle share of the paid hour, (1 - U)/U as long again, at
 #: P_idle, all times the PUE. The input-token form replaces the device-seconds.
 ENERGY_PER_OUTPUT_TOKEN = (
     TRAINING_ENERGY_J.subs(S.tau_dev, DEVICE_SECONDS_PER_OUTPUT_TOKEN)
-    + TRAINING_ENERGY_J.subs({S.tau_dev: DEVICE_SECONDS_PER_OUTPUT_TOKEN * (1 - S.u_srv) / S.u_srv,
+    + TRAINING_ENERGY_J.subs({S.tau_dev: DEVICE_SECONDS_PER_OUTPUT_TOKEN * (1 - S.U_srv) / S.U_srv,
                               S.P_dev: S.P_idle, S.u_pow: 1})
 )
 

@@ -105,13 +105,27 @@ class EfficiencyProfile:
 IDEAL = EfficiencyProfile("ideal", 1.0, 1.0, 0.0, 0.0, "definition: the roofline bound")
 
 
+#: Fitted profiles already looked up, by (efficiency table, engine, device):
+#: a profile is frozen, and a new table (its cache cleared) gives new keys.
+_PROFILES: dict = {}
+
+
 def _profile(efficiency, hw: Hardware) -> EfficiencyProfile:
     if isinstance(efficiency, EfficiencyProfile):
         return efficiency
-    from .calibrate import efficiency_profile  # the fitted profiles live one layer up in data
+    from .calibrate import efficiency_profile, efficiency_table  # the fitted profiles live one layer up in data
 
     if efficiency is None or isinstance(efficiency, str):
-        return efficiency_profile(efficiency, hw)
+        table = efficiency_table()
+        key = (id(table), efficiency, hw)
+        hit = _PROFILES.get(key)
+        if hit is not None and hit[0] is table:
+            return hit[1]
+        prof = efficiency_profile(efficiency, hw)
+        if len(_PROFILES) > 256:
+            _PROFILES.clear()
+        _PROFILES[key] = (table, prof)  # the table is held, so its id is not reused while the entry lives
+        return prof
     raise ValueError(f"efficiency={efficiency!r} must be an EfficiencyProfile, an engine name or None")
 
 
@@ -189,6 +203,13 @@ class _Setup:
     compute_dtype: str | None  # None: the device publishes no compute peak
     b_a: float
     b_kv: float
+    # the formulas of a step with the model's values bound (_Bound), made once per setup
+    kv_bytes: Any = field(default=None, compare=False, repr=False)  # (s, B)
+    attention_flops: Any = field(default=None, compare=False, repr=False)  # {decode: (T, C_0)}
+    experts_touched: Any = field(default=None, compare=False, repr=False)  # (B,)
+    kv_dtype: str = field(default="", compare=False)  # the dtype of the KV cache by name
+    allreduce: Any = field(default=None, compare=False, repr=False)  # (M_op, alpha_link)
+    alltoall: Any = field(default=None, compare=False, repr=False)  # (M_op, alpha_link)
 
 
 def _activation_dtype(hw: Hardware) -> str | None:
@@ -198,9 +219,32 @@ def _activation_dtype(hw: Hardware) -> str | None:
     return None
 
 
+#: Setups already built, by the identity of the model and the device and the
+#: other arguments when they are plain ints and strings (a setup is frozen;
+#: the entry holds the model and device, so their ids are not reused).
+_SETUPS: dict = {}
+_PLAIN = (int, str, type(None))
+
+
 def _setup(arch, hw, n_devices, tensor_parallel, pipeline_parallel, expert_parallel, weight_dtype, kv_dtype,
            compute_dtype) -> _Setup:
     arch, hw = V.as_arch(arch), V.as_hardware(hw)
+    rest = (n_devices, tensor_parallel, pipeline_parallel, expert_parallel, weight_dtype, kv_dtype, compute_dtype)
+    if not all(type(x) in _PLAIN for x in rest):  # arrays, floats, bools: validated every time
+        return _build_setup(arch, hw, *rest)
+    key = (id(arch), id(hw), rest)
+    hit = _SETUPS.get(key)
+    if hit is not None and hit.arch is arch and hit.hw is hw:
+        return hit
+    s = _build_setup(arch, hw, *rest)
+    if len(_SETUPS) > 1024:
+        _SETUPS.clear()
+    _SETUPS[key] = s
+    return s
+
+
+def _build_setup(arch: Architecture, hw: Hardware, n_devices, tensor_parallel, pipeline_parallel, expert_parallel,
+                 weight_dtype, kv_dtype, compute_dtype) -> _Setup:
     fmt = weight_format(weight_dtype)
     layout = _layout(arch, n_devices, tensor_parallel, pipeline_parallel, expert_parallel)
     act = _activation_dtype(hw)
@@ -218,8 +262,48 @@ def _setup(arch, hw, n_devices, tensor_parallel, pipeline_parallel, expert_paral
         kv = V.dtype("kv_dtype", kv_dtype)
     else:  # fp8 checkpoints cache in fp8 (TensorRT-LLM's fp8 recipe), others in 16 bit (or fp32 for fp32)
         kv = fmt.dtype if fmt.dtype in ("fp8", "fp16", "fp32") else (act if act in ("bf16", "fp16") else "bf16")
-    return _Setup(arch, hw, layout, fmt, _weights(arch, fmt), c, bytes_per_element(act or "bf16"),
-                  bytes_per_element(kv))
+    b_kv = bytes_per_element(kv)
+    attention = {}
+    for decode in (False, True):
+        vals = {**arch.symbols, "N_mm": 0.0}
+        if decode and arch.is_mla:
+            vals["w_a"] = arch.evaluate(F.MLA_ABSORBED_ATTENTION_WIDTH)
+        attention[decode] = _Bound(F.PREFILL_FLOPS, vals, ("T", "C_0"))
+    return _Setup(arch, hw, layout, fmt, _weights(arch, fmt), c, bytes_per_element(act or "bf16"), b_kv,
+                  _Bound(F.KV_CACHE_BYTES, {**arch.symbols, "b_kv": b_kv}, ("s", "B")), attention,
+                  _Bound(F.EXPERTS_TOUCHED, {"E": arch.n_experts, "k_e": arch.n_experts_per_token}, ("B",)), kv,
+                  _Bound(F.ALLREDUCE_TIME, {"n_t": layout.tensor, "beta_link": _link_bandwidth(hw)},
+                         ("M_op", "alpha_link")),
+                  _Bound(F.ALLTOALL_TIME, {"n_ep": layout.expert, "beta_link": _link_bandwidth(hw)},
+                         ("M_op", "alpha_link")))
+
+
+class _Bound:
+    """A formula of :mod:`costmodel.formulas` with some symbols bound to
+    values, called with the others in the order ``free`` names them. The same
+    lambdified function and the same float64 inputs as
+    :func:`costmodel.formulas.numeric`, without its per-call lookups."""
+
+    def __init__(self, expr, values: Mapping[str, Any], free: tuple[str, ...]):
+        num = F.numeric(expr)
+        self._fn = num._fn
+        self._template = [None if a in free else np.asarray(values[a], dtype=np.float64) for a in num.args]
+        # each free symbol is one of the expression's own (index raises otherwise), so numpy
+        # broadcasts the result to the inputs' shape by itself
+        self._slots = [num.args.index(a) for a in free]
+
+    def __call__(self, *free):
+        vals = list(self._template)
+        for i, v in zip(self._slots, free):
+            vals[i] = _float64(v)
+        return _float64(self._fn(*vals))
+
+
+def _float64(v):
+    """``v`` as float64: a numpy array, or a lazy array (dask) left lazy."""
+    if isinstance(v, np.ndarray) or not hasattr(v, "__array_function__"):
+        return np.asarray(v, dtype=np.float64)
+    return v if v.dtype == np.float64 else v.astype(np.float64)
 
 
 def _kv_share(s: _Setup) -> float:
@@ -234,20 +318,12 @@ def _kv_share(s: _Setup) -> float:
 
 def _kv_bytes(s: _Setup, tokens, batch):
     """KV-cache bytes of ``batch`` sequences of ``tokens`` tokens, whole model."""
-    return F.numeric(F.KV_CACHE_BYTES)(**{a: v for a, v in {**s.arch.symbols, "s": tokens, "B": batch,
-                                                                  "b_kv": s.b_kv}.items()
-                                          if a in F.numeric(F.KV_CACHE_BYTES).args})
+    return s.kv_bytes(tokens, batch)
 
 
 def _attention_flops(s: _Setup, new_tokens, cached, decode: bool):
     """Attention FLOPs (scores and weighted values) of one sequence, whole model."""
-    a = s.arch
-    vals = {k: v for k, v in a.symbols.items()}
-    if decode and a.is_mla:
-        vals["w_a"] = a.evaluate(F.MLA_ABSORBED_ATTENTION_WIDTH)
-    fn = F.numeric(F.PREFILL_FLOPS)
-    total = fn(**{k: ({"T": new_tokens, "C_0": cached, "N_mm": 0.0}.get(k, vals.get(k))) for k in fn.args})
-    return total
+    return s.attention_flops[decode](new_tokens, cached)
 
 
 def _step(s: _Setup, batch, new_tokens, cached, *, decode: bool, logits_all: bool):
@@ -267,7 +343,7 @@ def _step(s: _Setup, batch, new_tokens, cached, *, decode: bool, logits_all: boo
     comp = {"matmul": ((dense_flops + lm_flops) / shards, matmul_bytes)}
     # routed experts: the distinct experts the tokens touch
     if a.is_moe:
-        touched = F.numeric(F.EXPERTS_TOUCHED)(E=a.n_experts, k_e=a.n_experts_per_token, B=tokens)
+        touched = s.experts_touched(tokens)
         e_flops = 2.0 * tokens * a.n_moe_layers * a.n_experts_per_token * w.per_expert_params
         e_bytes = (a.n_moe_layers * touched * w.per_expert_bytes
                    + tokens * a.n_experts_per_token * w.act_elems_expert * s.b_a)
@@ -292,7 +368,8 @@ def _link_bandwidth(hw: Hardware) -> float:
 
 
 def _times(s: _Setup, comp, comm, eff: EfficiencyProfile, *, decode: bool):
-    """(expected, bound, resource) of a step; arrays broadcast."""
+    """(expected, bound, compute time, memory time, communication time) of
+    a step; arrays broadcast."""
     hw, L = s.hw, s.layout
     beta = hw.memory_bandwidth_bytes_per_s
     pi = hw.peak_flops(s.compute_dtype) if s.compute_dtype else math.nan
@@ -307,11 +384,9 @@ def _times(s: _Setup, comp, comm, eff: EfficiencyProfile, *, decode: bool):
 
         def comm(alpha):  # two all-reduces per block, two all-to-alls per MoE block, one hand-off per stage
             moe = s.arch.n_moe_layers / L.pipeline
-            t = 2 * layers * F.numeric(F.ALLREDUCE_TIME)(n_t=L.tensor, M_op=ar / (2 * layers), beta_link=link,
-                                                         alpha_link=alpha) if L.tensor > 1 else 0.0
+            t = 2 * layers * s.allreduce(ar / (2 * layers), alpha) if L.tensor > 1 else 0.0
             if L.expert > 1 and moe:
-                t = t + 2 * moe * F.numeric(F.ALLTOALL_TIME)(n_ep=L.expert, M_op=a2a / (2 * moe), beta_link=link,
-                                                             alpha_link=alpha)
+                t = t + 2 * moe * s.alltoall(a2a / (2 * moe), alpha)
             return t + p2p / link + (L.pipeline - 1) * alpha
 
         t_comm_ideal = comm(0.0)
@@ -334,9 +409,25 @@ def _times(s: _Setup, comp, comm, eff: EfficiencyProfile, *, decode: bool):
         tc = f / (pi * eff.eta_compute) if s.compute_dtype else 0.0
         expected = expected + np.maximum(tc, m / (beta * eff.eta_memory))
     expected = (expected + t_comm_ideal / eff.eta_memory + t_comm_latency + layers * eff.layer_overhead_s) * L.pipeline
-    resource = np.where((t_comm_ideal >= t_cmp) & (t_comm_ideal >= t_mem), "communication",
-                        np.where(t_cmp >= t_mem, "compute", "memory"))
-    return expected, bound, resource, t_cmp, t_mem, t_comm_ideal
+    return expected, bound, t_cmp, t_mem, t_comm_ideal
+
+
+#: The binding resource of a step, by the code :func:`_resource_code` gives.
+RESOURCES = ("compute", "memory", "communication")
+
+
+def _resource_code(t_cmp, t_mem, t_comm):
+    """0, 1, 2 (an index of :data:`RESOURCES`): communication where it takes
+    at least as long as compute and memory, else the larger of those two."""
+    return np.where((t_comm >= t_cmp) & (t_comm >= t_mem), 2, np.where(t_cmp >= t_mem, 0, 1))
+
+
+_RESOURCE_NAMES = np.array(RESOURCES)
+
+
+def _resource(t_cmp, t_mem, t_comm):
+    """The binding resource of a step by name."""
+    return _RESOURCE_NAMES[_resource_code(t_cmp, t_mem, t_comm)]
 
 
 @dataclass(frozen=True)
@@ -418,6 +509,15 @@ def _fit_check(s: _Setup, need, memory_fraction, scalar: bool):
     return fits
 
 
+def _warn_context(s: _Setup, context, stacklevel: int):
+    """Warn when a context exceeds the positions the model was trained on."""
+    if s.arch.max_position_embeddings and np.any(context > s.arch.max_position_embeddings):
+        import warnings
+
+        warnings.warn(f"{s.arch.name}: context {int(np.max(context))} exceeds the trained context "
+                      f"max_position_embeddings={s.arch.max_position_embeddings}", stacklevel=stacklevel)
+
+
 def _run(phase, arch, hw, *, batch, new_tokens, cached, n_devices, tensor_parallel, pipeline_parallel,
          expert_parallel, weight_dtype, kv_dtype, compute_dtype, efficiency, memory_fraction, logits, inputs,
          check_fit=True, workspace_tokens=None):
@@ -428,14 +528,11 @@ def _run(phase, arch, hw, *, batch, new_tokens, cached, n_devices, tensor_parall
         raise ValueError(f"logits={logits!r} must be 'last' (serving) or 'all' (training, scoring)")
     V.broadcast(**{k: v for k, v in inputs.items()})
     decode = phase == "decode"
-    if s.arch.max_position_embeddings and np.any(cached + new_tokens > s.arch.max_position_embeddings):
-        import warnings
-
-        warnings.warn(f"{s.arch.name}: context {int(np.max(cached + new_tokens))} exceeds the trained context "
-                      f"max_position_embeddings={s.arch.max_position_embeddings}", stacklevel=3)
+    _warn_context(s, cached + new_tokens, stacklevel=4)
     eff = _profile(efficiency, s.hw)
     comp, comm = _step(s, batch, new_tokens, cached, decode=decode, logits_all=logits == "all")
-    expected, bound, resource, t_c, t_m, t_x = _times(s, comp, comm, eff, decode=decode)
+    expected, bound, t_c, t_m, t_x = _times(s, comp, comm, eff, decode=decode)
+    resource = _resource(t_c, t_m, t_x)
     # engines prefill in chunks of at most DEFAULT_PREFILL_CHUNK_TOKENS tokens: that sizes the workspace
     chunk = np.minimum(batch * new_tokens, DEFAULT_PREFILL_CHUNK_TOKENS)
     w, kv, ws = _memory_per_device(s, batch, cached + new_tokens, chunk if workspace_tokens is None else workspace_tokens)
@@ -591,45 +688,86 @@ def serving_point(arch: ArchLike, hw: HardwareLike, input_tokens: ArrayLike, out
                   expert_parallel=expert_parallel, weight_dtype=weight_dtype, kv_dtype=kv_dtype, compute_dtype=None,
                   efficiency=efficiency, memory_fraction=1.0, check_fit=False)
     shape = np.broadcast_shapes(np.shape(n_in), np.shape(n_out), np.shape(b))
-    b_ok = np.broadcast_to(np.maximum(b, 1.0), shape)
-    fits = np.broadcast_to((b >= 1) & (b <= b_max), shape)
-    n_in_b = np.broadcast_to(n_in, shape)
-    ctx = np.broadcast_to(n_in + np.floor((n_out - 1) / 2), shape)
-    pre = _run("prefill", s.arch, s.hw, batch=b_ok, new_tokens=n_in_b, cached=np.zeros(shape), logits="last",
-               inputs={"batch": b_ok}, **common)
-    dec = _run("decode", s.arch, s.hw, batch=b_ok, new_tokens=np.float64(1.0), cached=ctx, logits="last",
-               inputs={"batch": b_ok}, **common)
-    one = _run("prefill", s.arch, s.hw, batch=np.ones(shape), new_tokens=n_in_b, cached=np.zeros(shape),
-               logits="last", inputs={"batch": np.ones(shape)}, **common)
-    tpot = np.asarray(dec.latency_s)
-    # a new request's prompt is prefilled in one iteration beside the running batch's decode step
-    # (chunked prefill, as TensorRT-LLM and vLLM schedule it); the batch's work per request lifetime is
-    # one prefill of every prompt and output_tokens decode steps
-    ttft = np.asarray(one.latency_s) + tpot
-    cycle = np.asarray(pre.latency_s) + n_out * tpot
-    group_tps = b_ok * n_out / cycle
+    r = _serving(s, efficiency, n_in, n_out, b, b_max, chunk, stacklevel=4)
+    fits, b_ok, ttft, tpot = r["fits"], r["batch"], r["ttft_s"], r["tpot_s"]
+    group_tps = b_ok * n_out / r["cycle_s"]
     out = {
         "model": s.arch.name, "hardware": s.hw.id, "n_devices": s.layout.n_devices, "weight_dtype": s.fmt.name,
-        "input_tokens": np.broadcast_to(n_in, shape), "output_tokens": np.broadcast_to(n_out, shape),
-        "batch": b_ok, "max_batch": np.broadcast_to(b_max, shape), "fits": fits,
+        "input_tokens": n_in, "output_tokens": n_out, "batch": b_ok, "max_batch": b_max, "fits": fits,
         "ttft_s": ttft, "tpot_s": tpot, "e2e_latency_s": ttft + (n_out - 1) * tpot,
         "output_tokens_per_s": np.where(fits, group_tps, np.nan),
         "output_tokens_per_s_per_device": np.where(fits, group_tps / s.layout.n_devices, np.nan),
         "output_tokens_per_s_per_user": np.where(fits, 1 / tpot, np.nan),
-        "bound_output_tokens_per_s": np.where(fits, b_ok * n_out / (np.asarray(pre.bound_latency_s)
-                                                                   + n_out * np.asarray(dec.bound_latency_s)), np.nan),
-        "decode_bound": dec.bound,
+        "bound_output_tokens_per_s": np.where(fits, b_ok * n_out / (r["prefill_bound_s"] + n_out * r["tpot_bound_s"]),
+                                              np.nan),
+        "decode_bound": _RESOURCE_NAMES[r["decode_bound"]],
+        "weight_bytes": r["weight_bytes"], "kv_cache_bytes": r["kv_cache_bytes"],
+        "workspace_bytes": r["workspace_bytes"], "total_bytes": r["total_bytes"], "memory_bytes": s.hw.memory_bytes,
     }
-    mem = memory_per_device(s.arch, s.hw, batch=b_ok, context=np.broadcast_to(n_in + n_out, shape),
-                            n_devices=n_devices, weight_dtype=weight_dtype, kv_dtype=kv_dtype,
-                            tensor_parallel=s.layout.tensor, pipeline_parallel=pipeline_parallel,
-                            expert_parallel=expert_parallel,
-                            workspace_tokens=np.minimum(np.broadcast_to(n_in, shape) * b_ok, chunk))
-    for k in ("weight_bytes", "kv_cache_bytes", "workspace_bytes", "total_bytes", "memory_bytes"):
-        out[k] = mem[k].to_numpy().reshape(shape) if np.ndim(mem[k].to_numpy()) else mem[k]
     if ttft_slo_s is not None or tpot_slo_s is not None:
         out.update(_slo_batch(s, n_in, n_out, b_max, ttft_slo_s, tpot_slo_s, common, shape))
-    return pd.DataFrame({k: np.broadcast_to(np.asarray(v), shape).ravel() for k, v in out.items()})
+    if shape == ():  # one point: a one-element copy of each value
+        return _frame({k: np.array(v, ndmin=1) for k, v in out.items()})
+    return _frame({k: np.broadcast_to(np.asarray(v), shape).flatten() for k, v in out.items()})
+
+
+#: The dtype pandas gives a column of Python or numpy strings (its default string dtype).
+_STR_DTYPE = pd.Series(np.array(["a"])).dtype
+
+
+def _frame(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """A DataFrame of 1-D arrays of one length, each owned by the frame (the
+    caller hands them over): the frame ``pd.DataFrame(columns)`` builds, in a
+    third of its time. pandas' own ``_from_arrays`` (what its readers use)
+    skips the per-column inference; strings become pandas' default string
+    dtype as they would. Public construction where pandas lacks it."""
+    from_arrays = getattr(pd.DataFrame, "_from_arrays", None)
+    if from_arrays is None:
+        return pd.DataFrame(columns, copy=False)
+    arrays = [pd.array(v, dtype=_STR_DTYPE) if v.dtype.kind == "U" else v for v in columns.values()]
+    n = len(arrays[0]) if arrays else 0
+    return from_arrays(arrays, columns=pd.Index(list(columns)), index=pd.RangeIndex(n), verify_integrity=False)
+
+
+def _serving(s: _Setup, efficiency, n_in, n_out, b, b_max, chunk, *, stacklevel: int | None) -> dict:
+    """The arrays of a serving point (:func:`serving_point`) from validated
+    inputs that broadcast: the batch as run and whether it fits; the prefill
+    of the batch's prompts, TPOT at the mean context and the time one
+    request holds its slot (``cycle_s``: the batch's prefill and
+    ``n_out`` decode steps), each expected and as an ideal bound; TTFT (a
+    request's own prefill beside one decode step); the binding resource of
+    decode (a code of :data:`RESOURCES`) and the memory per device. Each
+    result keeps the shape of the inputs it depends on (a sweep passes an
+    open grid, numpy or dask arrays). ``stacklevel`` None: the caller has
+    checked the lengths and warned about contexts beyond the trained one (a
+    sweep does, once)."""
+    b_ok = np.maximum(b, 1.0)
+    fits = (b >= 1) & (b <= b_max)
+    ctx = n_in + np.floor((n_out - 1) / 2)
+    full = n_in + n_out
+    if stacklevel is not None:
+        if np.max(full) > V.MAX_SIZE:
+            V.size("context", full, integer=True)  # raises, as the memory check of a point does
+        _warn_context(s, n_in, stacklevel)
+    eff = _profile(efficiency, s.hw)
+    comp, comm = _step(s, b_ok, n_in, 0.0, decode=False, logits_all=False)
+    pre, pre_bound, _, _, _ = _times(s, comp, comm, eff, decode=False)
+    if stacklevel is not None:
+        _warn_context(s, ctx + 1.0, stacklevel)
+    comp, comm = _step(s, b_ok, np.float64(1.0), ctx, decode=True, logits_all=False)
+    tpot, tpot_bound, t_c, t_m, t_x = _times(s, comp, comm, eff, decode=True)
+    if stacklevel is not None:
+        _warn_context(s, n_in, stacklevel)
+    # a new request's prompt is prefilled in one iteration beside the running batch's decode step
+    # (chunked prefill, as TensorRT-LLM and vLLM schedule it); the batch's work per request lifetime is
+    # one prefill of every prompt and output_tokens decode steps
+    comp, comm = _step(s, np.float64(1.0), n_in, 0.0, decode=False, logits_all=False)
+    one, _, _, _, _ = _times(s, comp, comm, eff, decode=False)
+    w, kv, ws = _memory_per_device(s, b_ok, full, np.minimum(n_in * b_ok, chunk))
+    return {"batch": b_ok, "fits": fits, "ttft_s": one + tpot, "tpot_s": tpot, "prefill_s": pre,
+            "cycle_s": pre + n_out * tpot, "prefill_bound_s": pre_bound, "tpot_bound_s": tpot_bound,
+            "decode_bound": _resource_code(t_c, t_m, t_x), "weight_bytes": w, "kv_cache_bytes": kv,
+            "workspace_bytes": ws, "total_bytes": w + kv + ws}
 
 
 def _slo_batch(s, n_in, n_out, b_max, ttft_slo, tpot_slo, common, shape):

@@ -32,7 +32,7 @@ __all__ = ["Sym", "SYMBOLS", "S", "GROUPS", "latex", "notation_table"]
 
 #: Symbol groups, in the order the notation chapter lists them.
 GROUPS: tuple[str, ...] = ("architecture", "derived", "counts", "workload", "precision", "hardware", "inference",
-                           "training")
+                           "training", "finetune", "hybrid")
 
 
 @dataclass(frozen=True)
@@ -187,17 +187,79 @@ _TABLE: tuple[Sym, ...] = (
     Sym("c_grid", r"c_{grid}", "grid carbon intensity", "gCO2/kWh", "", "training"),
     Sym("c_dev", r"c_{dev}", "price of one device-hour", "USD/h", "", "training"),
     # ------------------------------------------------------------------
+    # fine-tuning and scaling laws (sec_finetune): appended block, kept at the end of the table
+    # ------------------------------------------------------------------
+    Sym("r_lora", "r", "LoRA rank: the inner width of an adapter B A added to a frozen matrix", "1", "", "finetune"),
+    Sym("N_A", "N_A", "trainable adapter parameters (LoRA: r (d_in + d_out) per adapted matrix)", "1", "", "finetune"),
+    Sym("b_base", "b_{base}", "bytes per frozen base parameter as stored (averaged over its tensors)", "byte", "",
+        "finetune"),
+    Sym("k_q", "k_q", "bits per quantised weight value (NF4: 4)", "bit", "", "finetune"),
+    Sym("k_c1", "k_{c1}", "bits per first-level quantisation constant (one per block of G weights)", "bit", "",
+        "finetune"),
+    Sym("k_c2", "k_{c2}", "bits per second-level constant (one per G_2 first-level constants; 0 without double "
+        "quantisation)", "bit", "", "finetune"),
+    Sym("G_2", "G_2", "first-level constants that share one second-level constant (double quantisation)", "1", "",
+        "finetune"),
+    Sym("N_tch", "N_{tch}", "teacher parameters (distillation)", "1", "", "finetune"),
+    Sym("N_cr", "N_{cr}", "critic (value model) parameters (PPO)", "1", "", "finetune"),
+    Sym("N_rw", "N_{rw}", "reward model parameters (PPO)", "1", "", "finetune"),
+    Sym("T_p", "T_p", "prompt tokens of one sample", "token", "", "finetune"),
+    Sym("T_g", "T_g", "generated (response) tokens of one sample", "token", "", "finetune"),
+    Sym("e_ppo", "e_{ppo}", "PPO epochs over each batch of samples", "1", "", "finetune"),
+    Sym("N_upd", "N_{upd}", "parameters a federated client sends per round (N full, N_A with LoRA)", "1", "",
+        "finetune"),
+    Sym("b_upd", "b_{upd}", "bytes per parameter of a client's update", "byte", "", "finetune"),
+    Sym("beta_up", r"\beta_{up}", "client uplink bandwidth", "byte/s", "", "finetune"),
+    Sym("beta_dn", r"\beta_{dn}", "client downlink bandwidth", "byte/s", "", "finetune"),
+    Sym("t_loc", "t_{loc}", "local compute time of one federated round on a client", "s", "", "finetune"),
+    Sym("E_0", "E_0", "irreducible loss of the parametric scaling law (Hoffmann et al.'s E)", "nat/token", "",
+        "finetune"),
+    Sym("A_N", "A_N", "coefficient of the parameter term of the scaling law (Hoffmann et al.'s A)", "nat/token", "",
+        "finetune"),
+    Sym("B_T", "B_T", "coefficient of the data term of the scaling law (Hoffmann et al.'s B)", "nat/token", "",
+        "finetune"),
+    Sym("alpha_N", r"\alpha_N", "exponent of the parameter term (Hoffmann et al.'s alpha)", "1", "", "finetune"),
+    Sym("beta_T", r"\beta_T", "exponent of the data term (Hoffmann et al.'s beta)", "1", "", "finetune"),
+    Sym("ell", r"\ell", "loss: cross-entropy per token", "nat/token", "", "finetune"),
+    Sym("C_tr", r"C_{train}", "training compute budget", "FLOP", "", "finetune"),
+    Sym("T_inf", r"T_{inf}", "tokens served over the model's lifetime (prompt and generated)", "token", "",
+        "finetune"),
+    # ------------------------------------------------------------------
+    # hybrid (sec_hybrid): appended block, kept at the end of the table
+    # ------------------------------------------------------------------
+    Sym("c_slm", "c_S", "cost of one request answered by the small model", "USD", "", "hybrid"),
+    Sym("c_llm", "c_L", "cost of one request answered by the large model", "USD", "", "hybrid"),
+    Sym("c_rt", "c_r", "cost of routing (or verifying) one request", "USD", "", "hybrid"),
+    Sym("t_slm", "t_S", "latency of one request answered by the small model", "s", "", "hybrid"),
+    Sym("t_llm", "t_L", "latency of one request answered by the large model", "s", "", "hybrid"),
+    Sym("t_rt", "t_r", "latency of routing (or verifying) one request", "s", "", "hybrid"),
+    Sym("eps_esc", r"\epsilon", "escalation rate: share of requests the large model answers", "1", "", "hybrid"),
+    Sym("delta_sav", r"\Delta", "saving: fraction of the large model's cost a hybrid saves", "1", "", "hybrid"),
+    Sym("kappa_esc", r"\kappa",
+        "share of the small model's work already spent on a request that escalates (router 0, cascade 1)", "1", "",
+        "hybrid"),
+    Sym("F_fix", "F_0", "fixed cost of an option: pretraining or fine-tuning", "USD", "", "hybrid"),
+    Sym("n_day", "N_{day}", "output tokens served per day", "token/day", "", "hybrid"),
+    Sym("t_mo", "T_{mo}", "months of service", "month", "", "hybrid"),
+    Sym("c_tok", "c_{tok}", "price of one output token at full utilisation (prompt included)", "USD/token", "",
+        "hybrid"),
+    Sym("U_srv", "U", "utilisation: average fraction of the deployment's capacity in use", "1", "", "hybrid"),
+    Sym("p_min", "p_{min}", "price per hour paid whatever the volume (one replica; 0 for an API)", "USD/h", "",
+        "hybrid"),
+    Sym("p_in", "p_{in}", "API price of one input (prompt) token", "USD/token", "", "hybrid"),
+    Sym("p_out", "p_{out}", "API price of one output token", "USD/token", "", "hybrid"),
+    Sym("n_in", "n_{in}", "input (prompt) tokens per request", "token", "", "hybrid"),
+    Sym("n_out", "n_{out}", "output tokens per request", "token", "", "hybrid"),
+    # ------------------------------------------------------------------
     # cost per token (sec_cost) and speculative decoding (sec_speculative):
     # appended block, kept at the end of the table; in the "inference" group,
     # which the notation chapter lists (a group of their own would need a
-    # section there)
+    # section there). Tokens per request and the busy share of the hour are
+    # the hybrid block's n_in, n_out and U.
     # ------------------------------------------------------------------
-    Sym("T_in", r"T_{in}", "input (prompt) tokens of one request", "token", "", "inference"),
-    Sym("T_out", r"T_{out}", "output tokens of one request", "token", "", "inference"),
     Sym("t_pre", r"t_{pre}", "seconds to prefill the prompts of a running batch (once per request lifetime)", "s",
         "", "inference"),
     Sym("t_dec", r"t_{dec}", "seconds of one decode step of a batch (time per output token)", "s", "", "inference"),
-    Sym("u_srv", r"u_{srv}", "fraction of the paid hour the service is busy", "1", "", "inference"),
     Sym("P_idle", r"P_{idle}", "power one device draws while the service is idle", "W", "", "inference"),
     Sym("r_io", r"r_{io}", "input tokens per output token of a blended price", "1", "", "inference"),
     Sym("alpha_acc", r"\alpha", "acceptance rate: probability the target accepts a drafted token", "1", "",

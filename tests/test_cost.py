@@ -123,8 +123,8 @@ def test_a_batch_that_does_not_fit_costs_nan():
 
 def test_cost_formulas_are_the_training_cost_per_token():
     # c_dev per hour x device-seconds: the same expression as a training run's cost
-    assert sp.simplify(F.COST_PER_OUTPUT_TOKEN - S.c_dev * S.n_dev * S.t_dec / (3600 * S.B * S.u_srv)) == 0
-    assert sp.simplify(F.PREFILL_SHARE + S.T_out * S.t_dec / F.SERVING_CYCLE_TIME - 1) == 0
+    assert sp.simplify(F.COST_PER_OUTPUT_TOKEN - S.c_dev * S.n_dev * S.t_dec / (3600 * S.B * S.U_srv)) == 0
+    assert sp.simplify(F.PREFILL_SHARE + S.n_out * S.t_dec / F.SERVING_CYCLE_TIME - 1) == 0
 
 
 # ----------------------------------------------------------------------
@@ -153,7 +153,7 @@ def test_idle_power_pue_and_power_fraction():
     # the numeric path is the sympy expression
     fn = F.numeric(F.ENERGY_PER_OUTPUT_TOKEN)
     assert row["joules_per_output_token"] == pytest.approx(
-        fn(PUE=1.2, P_dev=400, P_idle=100, u_pow=0.8, u_srv=0.5, n_dev=1, t_dec=TPOT, B=1), rel=1e-12)
+        fn(PUE=1.2, P_dev=400, P_idle=100, u_pow=0.8, U_srv=0.5, n_dev=1, t_dec=TPOT, B=1), rel=1e-12)
 
 
 def test_energy_needs_a_device_power():

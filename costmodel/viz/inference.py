@@ -40,7 +40,6 @@ from ..inference import (
     serving_point,
     weight_bytes_stored,
 )
-from ..quantities import weight_bytes
 
 __all__ = [
     "DEFAULT_TOKENS",
@@ -449,8 +448,9 @@ def tensor_parallel_chart(df: pd.DataFrame, *, model: str | None = None, width: 
 def quantisation_table(models: Iterable, formats: Sequence[str] = QUANT_FORMATS) -> pd.DataFrame:
     """Bytes a checkpoint of each model stores in each format
     (:func:`~costmodel.weight_bytes_stored`) next to "every parameter at the
-    format's nominal width" (:func:`~costmodel.weight_bytes` in the format's
-    element type: 4 bits for int4, q4_0 and q4_k_m). One row per (model,
+    format's nominal width" (the format's element type, 4 bits for int4, q4_0
+    and q4_k_m, times the parameter count; :func:`~costmodel.weight_bytes` counts a
+    whole checkpoint, 16-bit embedding included). One row per (model,
     format): ``stored_gb``, ``nominal_gb``, ``stored_over_nominal``,
     ``bits_per_param`` (stored bits over all parameters) and ``computes_in``.
     Defined in :ref:`sec_inference`."""
@@ -459,7 +459,7 @@ def quantisation_table(models: Iterable, formats: Sequence[str] = QUANT_FORMATS)
         a = _arch(m)
         for f in formats:
             fmt = weight_format(f)
-            stored, nominal = weight_bytes_stored(a, f), float(weight_bytes(a, fmt.dtype))
+            stored, nominal = weight_bytes_stored(a, f), float(weight_bytes(a, fmt.dtype, n_params=a.n_params))
             rows.append({"model": a.name, "format": fmt.name, "n_params": a.n_params, "stored_gb": stored / 1e9,
                          "nominal_gb": nominal / 1e9, "stored_over_nominal": stored / nominal,
                          "bits_per_param": 8 * stored / a.n_params,

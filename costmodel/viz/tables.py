@@ -193,6 +193,9 @@ _GROUP_COLUMNS = {
     "hardware": ["symbol", "meaning", "unit"],
     "inference": ["symbol", "meaning", "unit"],
     "training": ["symbol", "meaning", "unit"],
+    "finetune": ["symbol", "meaning", "unit"],
+    "cost": ["symbol", "meaning", "unit"],
+    "hybrid": ["symbol", "meaning", "unit"],
 }
 _HEADERS = {"symbol": "symbol", "meaning": "meaning", "unit": "unit", "hf_config_key": "config.json key"}
 

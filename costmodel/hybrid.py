@@ -1,0 +1,717 @@
+"""Hybrids of a small and a large language model, priced.
+
+* **Routing and cascades** (:func:`routing_cost`, :func:`cascade_cost`): a
+  small model answers the requests it can, a large one the rest; the blended
+  dollars and seconds per request, the saving against the large model alone
+  and the escalation rate at which the hybrid stops paying.
+  :func:`implied_escalation_rate` reads a published saving backwards.
+* **Lifecycle** (:func:`lifecycle_cost`, :class:`ServingOption`,
+  :func:`break_even_volume`, :func:`cheapest_option`): a fixed cost
+  (pretraining or fine-tuning) plus serving a daily volume for some months,
+  self-hosted (a replica is paid for whether busy or not) or through an API,
+  and the volumes at which one option overtakes another (scipy's ``brentq``
+  on each interval where the costs are linear).
+* **MoE as a hybrid** (:func:`dense_twins`, :func:`moe_vs_dense`): a mixture
+  of experts beside the dense models with its active and its total
+  parameters.
+* **Speculative decoding** (:func:`draft_pairs`): small and large models of
+  the catalog that can share a vocabulary.
+* **API prices** (:func:`api_prices`, :func:`api_price_per_1m`,
+  :func:`api_usd_per_1m_output_tokens`): ``data/prices/api.csv``, asked for
+  at an explicit date as cloud prices are (:mod:`costmodel.prices`).
+
+The inputs are dollars per request or per token and latencies, so this
+module does not depend on how those are obtained; the book computes them
+with :func:`costmodel.planner.compare` at dated prices. Every formula is a
+sympy expression of :mod:`costmodel.formulas` (the "hybrid" block), and all
+numeric arguments broadcast as numpy arrays. Defined in :ref:`sec_hybrid`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import _validate as V
+from . import formulas as F
+from .architecture import Architecture
+from .catalog import DATA_DIR, model_table
+from .inference import decode, weight_bytes_stored
+from .prices import _as_date, _dates_agree
+
+__all__ = [
+    "routing_cost",
+    "cascade_cost",
+    "implied_escalation_rate",
+    "api_prices",
+    "api_price_per_1m",
+    "api_usd_per_1m_output_tokens",
+    "lifecycle_cost",
+    "ServingOption",
+    "break_even_volume",
+    "cheapest_option",
+    "dense_twins",
+    "moe_vs_dense",
+    "draft_pairs",
+    "published_routing_results",
+    "published_quantisation_quality",
+    "published_mmlu",
+]
+
+API_CSV = DATA_DIR / "prices" / "api.csv"
+
+#: Largest dollar amount accepted (a trillion dollars: beyond it an input is a mistake).
+MAX_USD = 1e12
+#: Longest service accepted, in months (a century).
+MAX_MONTHS = 1200.0
+
+
+def _usd(name: str, value) -> np.ndarray:
+    return V.size(name, value, maximum=MAX_USD)
+
+
+def _share(name: str, value) -> np.ndarray:
+    """A share or rate in [0, 1]."""
+    return V.size(name, value, maximum=1.0)
+
+
+def _frame(columns: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per element of the broadcast of ``columns`` (C order)."""
+    arrays = {k: np.asarray(v) for k, v in columns.items()}
+    shape = np.broadcast_shapes(*(a.shape for a in arrays.values()))
+    return pd.DataFrame({k: np.broadcast_to(a, shape).ravel() for k, a in arrays.items()})
+
+
+# ----------------------------------------------------------------------
+# Routing and cascades
+# ----------------------------------------------------------------------
+def _hybrid_inputs(slm_usd, llm_usd, router_usd, kappa):
+    """The checked costs per request (c_S, c_L > 0, c_r) and kappa of a two-model hybrid."""
+    c_s = _usd("slm_usd_per_request", slm_usd)
+    c_l = _usd("llm_usd_per_request", llm_usd)
+    if np.any(c_l <= 0):
+        raise ValueError(f"llm_usd_per_request={llm_usd!r} must be positive (savings are relative to it)")
+    return c_s, c_l, _usd("router_usd_per_request", router_usd), _share("slm_paid_on_escalation", kappa)
+
+
+def _blend(slm_usd, llm_usd, escalation_rate, router_usd, kappa, slm_latency_s, llm_latency_s,
+           router_latency_s) -> pd.DataFrame:
+    c_s, c_l, c_r, k = _hybrid_inputs(slm_usd, llm_usd, router_usd, kappa)
+    eps = _share("escalation_rate", escalation_rate)
+    arrays = dict(escalation_rate=eps, slm_paid_on_escalation=k, slm_usd_per_request=c_s, llm_usd_per_request=c_l,
+                  router_usd_per_request=c_r)
+    timed = slm_latency_s is not None or llm_latency_s is not None
+    if timed:
+        if slm_latency_s is None or llm_latency_s is None:
+            raise ValueError(f"slm_latency_s={slm_latency_s!r} and llm_latency_s={llm_latency_s!r}: give both "
+                             "latencies or neither")
+        arrays.update(slm_latency_s=V.size("slm_latency_s", slm_latency_s, maximum=1e9),
+                      llm_latency_s=V.size("llm_latency_s", llm_latency_s, maximum=1e9),
+                      router_latency_s=V.size("router_latency_s", router_latency_s, maximum=1e9))
+        if np.any(arrays["llm_latency_s"] <= 0):
+            raise ValueError(f"llm_latency_s={llm_latency_s!r} must be positive")
+    V.broadcast(**arrays)
+    sym = dict(eps_esc=eps, kappa_esc=k, c_slm=c_s, c_llm=c_l, c_rt=c_r)
+    blended = F.numeric(F.BLENDED_COST_PER_REQUEST)(**sym)
+    can_save = c_s + c_r < c_l  # the hybrid beats the large model at escalation rate 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        be = F.numeric(F.BREAK_EVEN_ESCALATION)(**sym)
+    cols = {**arrays, "answered_by_slm": 1 - eps, "blended_usd_per_request": blended,
+            "saving_vs_llm": 1 - blended / c_l, "hybrid_can_save": can_save,
+            "break_even_escalation_rate": np.where(can_save, be, np.nan)}
+    if timed:
+        t = dict(eps_esc=eps, kappa_esc=k, t_slm=arrays["slm_latency_s"], t_llm=arrays["llm_latency_s"],
+                 t_rt=arrays["router_latency_s"])
+        lat = F.numeric(F.BLENDED_LATENCY_PER_REQUEST)(**t)
+        faster = t["t_slm"] + t["t_rt"] < t["t_llm"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lbe = F.numeric(F.LATENCY_BREAK_EVEN_ESCALATION)(**t)
+        cols.update(blended_latency_s=lat, latency_vs_llm=lat / t["t_llm"],
+                    latency_break_even_escalation_rate=np.where(faster, lbe, np.nan))
+    return _frame(cols)
+
+
+def routing_cost(slm_usd_per_request, llm_usd_per_request, escalation_rate, *, router_usd_per_request=0.0,
+                 slm_paid_on_escalation=0.0, slm_latency_s=None, llm_latency_s=None,
+                 router_latency_s=0.0) -> pd.DataFrame:
+    """Dollars (and, with both latencies, seconds) per request when a router
+    sends the share ``escalation_rate`` (epsilon) of requests to the large
+    model and the rest to the small one.
+
+    A router decides before the small model runs, so by default an escalated
+    request pays nothing for the small model (``slm_paid_on_escalation``,
+    kappa, is 0; :func:`cascade_cost` is the same with kappa = 1). The router
+    itself costs ``router_usd_per_request`` (c_r) and ``router_latency_s``
+    (t_r) on every request. One row per element of the broadcast inputs:
+    ``answered_by_slm`` (1 - epsilon), ``blended_usd_per_request``,
+    ``saving_vs_llm`` (1 - blended / c_L), ``break_even_escalation_rate``
+    (the epsilon at which the hybrid costs what the large model alone costs;
+    NaN with ``hybrid_can_save`` False when c_S + c_r >= c_L, since then no
+    escalation rate pays), and with latencies ``blended_latency_s``,
+    ``latency_vs_llm`` and ``latency_break_even_escalation_rate``. Rates and
+    shares must lie in [0, 1], costs and latencies must not be negative.
+    Defined in :ref:`sec_hybrid`.
+
+    >>> import costmodel as cm
+    >>> row = cm.routing_cost(0.001, 0.02, 0.25).iloc[0]
+    >>> round(float(row["blended_usd_per_request"]), 5)   # 0.75 x 0.001 + 0.25 x 0.02
+    0.00575
+    """
+    return _blend(slm_usd_per_request, llm_usd_per_request, escalation_rate, router_usd_per_request,
+                  slm_paid_on_escalation, slm_latency_s, llm_latency_s, router_latency_s)
+
+
+def cascade_cost(slm_usd_per_request, llm_usd_per_request, escalation_rate, *, router_usd_per_request=0.0,
+                 slm_paid_on_escalation=1.0, slm_latency_s=None, llm_latency_s=None,
+                 router_latency_s=0.0) -> pd.DataFrame:
+    """A cascade: every request goes to the small model first, and the share
+    ``escalation_rate`` that it (or a verifier costing
+    ``router_usd_per_request``) judges wrong is answered again by the large
+    model, so an escalated request pays for both (``slm_paid_on_escalation``
+    = 1; less when the small model stops early). Columns as
+    :func:`routing_cost`. Defined in :ref:`sec_hybrid`.
+
+    >>> import costmodel as cm
+    >>> row = cm.cascade_cost(0.001, 0.02, 0.25).iloc[0]
+    >>> round(float(row["blended_usd_per_request"]), 5)   # 0.001 + 0.25 x 0.02
+    0.006
+    >>> round(float(row["break_even_escalation_rate"]), 3)  # 1 - 0.001 / 0.02
+    0.95
+    """
+    return _blend(slm_usd_per_request, llm_usd_per_request, escalation_rate, router_usd_per_request,
+                  slm_paid_on_escalation, slm_latency_s, llm_latency_s, router_latency_s)
+
+
+def implied_escalation_rate(saving, slm_usd_per_request, llm_usd_per_request, *, router_usd_per_request=0.0,
+                            slm_paid_on_escalation=0.0) -> pd.DataFrame:
+    """The escalation rate at which a hybrid saves the fraction ``saving``
+    (Delta) of the large model's cost: what a published saving says about
+    the share of requests that reached the large model, given the two
+    models' costs per request. ``reachable`` is False, and the rate NaN,
+    where no escalation rate in [0, 1] gives that saving (it exceeds what
+    the small model alone saves). Other arguments as :func:`routing_cost`.
+    Defined in :ref:`sec_hybrid`.
+
+    >>> import costmodel as cm
+    >>> row = cm.implied_escalation_rate(0.85, 0.0, 1.0).iloc[0]   # a free small model: 15% escalate
+    >>> round(float(row["implied_escalation_rate"]), 2)
+    0.15
+    """
+    sav = V.size("saving", saving, minimum=-MAX_USD, maximum=1.0)
+    c_s, c_l, c_r, k = _hybrid_inputs(slm_usd_per_request, llm_usd_per_request, router_usd_per_request,
+                                      slm_paid_on_escalation)
+    V.broadcast(saving=sav, slm_usd_per_request=c_s, llm_usd_per_request=c_l, router_usd_per_request=c_r,
+                slm_paid_on_escalation=k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eps = F.numeric(F.ESCALATION_FOR_SAVING)(delta_sav=sav, c_slm=c_s, c_llm=c_l, c_rt=c_r, kappa_esc=k)
+    ok = np.isfinite(eps) & (eps >= 0) & (eps <= 1)
+    return _frame({"saving": sav, "slm_usd_per_request": c_s, "llm_usd_per_request": c_l,
+                   "router_usd_per_request": c_r, "slm_paid_on_escalation": k,
+                   "implied_escalation_rate": np.where(ok, eps, np.nan), "reachable": ok})
+
+
+# ----------------------------------------------------------------------
+# API prices (data/prices/api.csv)
+# ----------------------------------------------------------------------
+@lru_cache(maxsize=None)
+def _api_frame() -> pd.DataFrame:
+    with API_CSV.open("rb") as f:
+        df = pd.read_csv(f, dtype={"date": str, "context_tier": str, "id": str, "model": str})
+    for col in ("date", "context_tier"):
+        df[col] = df[col].fillna("")
+    return df
+
+
+def api_prices(model: str | None = None) -> pd.DataFrame:
+    """The hosted-API price catalog (``data/prices/api.csv``), one row per
+    model, context tier and price change, with ``input_usd_per_1m_tokens``,
+    ``output_usd_per_1m_tokens`` and the ``date`` the price applied; with
+    ``model`` (as the price list names it, e.g. ``"gpt-4o-mini"``) only its
+    rows. A copy. Defined in :ref:`sec_hybrid`.
+    """
+    df = _api_frame()
+    if model is None:
+        return df.copy()
+    if model not in set(df["model"]):
+        raise ValueError(f"model={model!r} has no row in data/prices/api.csv (models: {sorted(set(df['model']))})")
+    return df[df["model"] == model].reset_index(drop=True)
+
+
+def api_price_per_1m(model: str, date: Any, *, provider: str | None = None,
+                     context_tier: str | None = None) -> dict[str, float]:
+    """USD per million input and output tokens of an API ``model`` at
+    ``date`` (``"2024"``, ``"2024-08"``, ``"2024-08-06"`` or a
+    ``datetime.date``; required, prices change), as
+    ``{"input_usd_per_1m_tokens": ..., "output_usd_per_1m_tokens": ...}``.
+    Dates match as in :func:`costmodel.price_per_device_hour` (one a prefix
+    of the other; undated rows never match). ``provider`` and
+    ``context_tier`` (``"<=128k"``) narrow the rows. Raises ``ValueError``
+    naming the dates that exist when none matches, and listing the rows when
+    several match at different prices. Defined in :ref:`sec_hybrid`.
+
+    >>> import costmodel as cm
+    >>> cm.api_price_per_1m("gpt-4o-mini", "2024-07-18")
+    {'input_usd_per_1m_tokens': 0.15, 'output_usd_per_1m_tokens': 0.6}
+    """
+    when = _as_date(date)
+    rows = api_prices(model)
+    for name, value, col in (("provider", provider, "provider"), ("context_tier", context_tier, "context_tier")):
+        if value is not None:
+            sub = rows[rows[col] == value]
+            if sub.empty:
+                raise ValueError(f"{name}={value!r}: no {model} price with it; {name}s: {sorted(set(rows[col]))}")
+            rows = sub
+    match = rows[rows["date"].apply(lambda d: _dates_agree(d, when))]
+    if match.empty:
+        raise ValueError(f"date={when!r}: no {model} price at that date; dates that exist: "
+                         f"{sorted(set(rows['date']) - {''})} (undated rows are never used for a date)")
+    cols = ["input_usd_per_1m_tokens", "output_usd_per_1m_tokens"]
+    prices = {tuple(r) for r in match[cols].itertuples(index=False)}
+    if len(prices) > 1:
+        listing = "; ".join(f"{r.id}: ${r.input_usd_per_1m_tokens}/${r.output_usd_per_1m_tokens} ({r.date}"
+                            f"{', ' + r.context_tier if r.context_tier else ''})" for r in match.itertuples())
+        raise ValueError(f"{len(match)} {model} prices match date={when!r} and disagree: {listing}. Pass provider=, "
+                         "context_tier= or a more precise date, or give the price yourself")
+    p_in, p_out = prices.pop()
+    return {"input_usd_per_1m_tokens": float(p_in), "output_usd_per_1m_tokens": float(p_out)}
+
+
+def api_usd_per_1m_output_tokens(input_usd_per_1m_tokens, output_usd_per_1m_tokens, input_tokens, output_tokens):
+    """What an API charges per million output tokens once the prompt tokens
+    each request brings are added: p_out + (n_in / n_out) p_in, the figure
+    :func:`costmodel.planner.compare` reports for a self-hosted model (whose
+    time includes each prompt's prefill). A float for scalar inputs, an
+    array otherwise. Defined in :ref:`sec_hybrid`.
+
+    >>> import costmodel as cm
+    >>> cm.api_usd_per_1m_output_tokens(0.15, 0.6, input_tokens=1024, output_tokens=256)   # 0.6 + 4 x 0.15
+    1.2
+    """
+    return F.numeric(F.API_PRICE_PER_OUTPUT_TOKEN)(
+        p_in=_usd("input_usd_per_1m_tokens", input_usd_per_1m_tokens),
+        p_out=_usd("output_usd_per_1m_tokens", output_usd_per_1m_tokens),
+        n_in=V.size("input_tokens", input_tokens), n_out=V.size("output_tokens", output_tokens, minimum=1))
+
+
+# ----------------------------------------------------------------------
+# Lifecycle: fixed cost plus serving, and break-even volumes
+# ----------------------------------------------------------------------
+def _lifecycle_inputs(tokens_per_day, months, usd_per_1m_tokens, fixed_usd, utilisation, floor_usd_per_hour):
+    arrays = dict(tokens_per_day=V.size("tokens_per_day", tokens_per_day),
+                  months=V.size("months", months, maximum=MAX_MONTHS),
+                  usd_per_1m_tokens=_usd("usd_per_1m_tokens", usd_per_1m_tokens),
+                  fixed_usd=_usd("fixed_usd", fixed_usd),
+                  utilisation=V.fraction("utilisation", utilisation),
+                  floor_usd_per_hour=_usd("floor_usd_per_hour", floor_usd_per_hour))
+    V.broadcast(**arrays)
+    return arrays
+
+
+def _symbols(a: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return dict(n_day=a["tokens_per_day"], t_mo=a["months"], c_tok=a["usd_per_1m_tokens"] / 1e6, F_fix=a["fixed_usd"],
+                U_srv=a["utilisation"], p_min=a["floor_usd_per_hour"])
+
+
+def _total_usd(a: Mapping[str, np.ndarray]):
+    return F.numeric(F.LIFECYCLE_COST)(**_symbols(a))
+
+
+def lifecycle_cost(tokens_per_day, months, usd_per_1m_tokens, *, fixed_usd=0.0, utilisation=1.0,
+                   floor_usd_per_hour=0.0) -> pd.DataFrame:
+    """Dollars to own and serve a model: ``fixed_usd`` (F_0: pretraining or
+    fine-tuning) plus ``tokens_per_day`` (N_day, output tokens) for
+    ``months`` (T_mo, of 365.25 / 12 days) at ``usd_per_1m_tokens`` (the
+    price per million output tokens at full utilisation, prompt included: a
+    self-hosted model's :func:`costmodel.planner.compare` figure, or an API's
+    :func:`api_usd_per_1m_output_tokens`).
+
+    A self-hosted deployment busy a fraction ``utilisation`` (U) of the time
+    pays for the idle hours too (c_tok / U per token), and never less than
+    ``floor_usd_per_hour`` (p_min: one replica's devices) around the clock;
+    an API has p_min = 0 and U = 1. One row per element of the broadcast
+    inputs, with ``serving_usd``, ``total_usd``, ``floor_binds`` (the volume
+    is below ``floor_tokens_per_day``, where one replica is more than
+    enough) and ``usd_per_1m_tokens_served`` (total over tokens served; NaN
+    when nothing is served). Volumes, durations and prices must not be
+    negative; the utilisation lies in (0, 1]. Defined in :ref:`sec_hybrid`.
+
+    >>> import costmodel as cm
+    >>> row = cm.lifecycle_cost(1e6, 12, 2.0, fixed_usd=500).iloc[0]
+    >>> round(float(row["total_usd"]), 2)   # 500 + 365.25 days x 1e6 tokens x 2 USD per 1e6
+    1230.5
+    """
+    a = _lifecycle_inputs(tokens_per_day, months, usd_per_1m_tokens, fixed_usd, utilisation, floor_usd_per_hour)
+    sym = _symbols(a)
+    serving = F.numeric(F.LIFECYCLE_SERVING_COST)(**sym)
+    total = sym["F_fix"] + serving
+    with np.errstate(divide="ignore", invalid="ignore"):
+        floor_volume = np.where(sym["c_tok"] > 0, F.numeric(F.FLOOR_VOLUME)(
+            p_min=sym["p_min"], U_srv=sym["U_srv"], c_tok=np.where(sym["c_tok"] > 0, sym["c_tok"], 1.0)), np.inf)
+        tokens = a["tokens_per_day"] * a["months"] * float(F.DAYS_PER_MONTH)
+        per_1m = np.where(tokens > 0, total / np.where(tokens > 0, tokens, 1.0) * 1e6, np.nan)
+    return _frame({**a, "serving_usd": serving, "total_usd": total, "floor_tokens_per_day": floor_volume,
+                   "floor_binds": a["tokens_per_day"] < floor_volume, "usd_per_1m_tokens_served": per_1m})
+
+
+@dataclass(frozen=True)
+class ServingOption:
+    """One way to serve a model for :func:`break_even_volume` and
+    :func:`cheapest_option`: a ``name``, the price per million output tokens
+    at full utilisation, the fixed cost, the utilisation and the hourly floor
+    (the arguments of :func:`lifecycle_cost`, as scalars). Validated when
+    built. Defined in :ref:`sec_hybrid`.
+    """
+
+    name: str
+    usd_per_1m_tokens: float
+    fixed_usd: float = 0.0
+    utilisation: float = 1.0
+    floor_usd_per_hour: float = 0.0
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError(f"name={self.name!r} must be a non-empty string")
+        checks = {"usd_per_1m_tokens": _usd, "fixed_usd": _usd, "floor_usd_per_hour": _usd,
+                  "utilisation": V.fraction}
+        for field_name, check in checks.items():
+            value = check(field_name, getattr(self, field_name))
+            if value.ndim:
+                raise ValueError(f"{field_name}={getattr(self, field_name)!r} must be one number")
+            object.__setattr__(self, field_name, float(value))
+
+    def _arrays(self, tokens_per_day, months) -> dict[str, np.ndarray]:
+        return {"tokens_per_day": np.asarray(tokens_per_day, dtype=float), "months": np.asarray(months, dtype=float),
+                "usd_per_1m_tokens": np.float64(self.usd_per_1m_tokens), "fixed_usd": np.float64(self.fixed_usd),
+                "utilisation": np.float64(self.utilisation),
+                "floor_usd_per_hour": np.float64(self.floor_usd_per_hour)}
+
+    def total_usd(self, tokens_per_day, months):
+        """:func:`lifecycle_cost`'s ``total_usd`` (a float or an array),
+        without the checks and the table. Defined in :ref:`sec_hybrid`."""
+        return _total_usd(self._arrays(tokens_per_day, months))
+
+    def cost(self, tokens_per_day, months) -> pd.DataFrame:
+        """:func:`lifecycle_cost` of this option, with its name in an
+        ``option`` column. Defined in :ref:`sec_hybrid`."""
+        df = lifecycle_cost(tokens_per_day, months, self.usd_per_1m_tokens, fixed_usd=self.fixed_usd,
+                            utilisation=self.utilisation, floor_usd_per_hour=self.floor_usd_per_hour)
+        df.insert(0, "option", self.name)
+        return df
+
+    @property
+    def floor_tokens_per_day(self) -> float:
+        """The daily volume below which the floor binds (infinite when the
+        tokens are free, 0 without a floor)."""
+        if self.usd_per_1m_tokens == 0:
+            return math.inf
+        return float(F.numeric(F.FLOOR_VOLUME)(p_min=self.floor_usd_per_hour, U_srv=self.utilisation,
+                                               c_tok=self.usd_per_1m_tokens / 1e6))
+
+
+def _as_option(value: Any, name: str) -> ServingOption:
+    if isinstance(value, ServingOption):
+        return value
+    raise ValueError(f"{name}={value!r} must be a ServingOption")
+
+
+def _volume_range(low, high) -> tuple[float, float]:
+    lo = float(V.size("low", low, minimum=1e-9))
+    hi = float(V.size("high", high))
+    if not hi > lo:
+        raise ValueError(f"high={high!r} must be above low={low!r}")
+    return lo, hi
+
+
+def _crossings(a: ServingOption, b: ServingOption, months: float, lo: float, hi: float) -> tuple[list[float], str]:
+    """Volumes in [lo, hi] at which a and b cost the same (brentq between
+    consecutive kinks, where both costs are linear in the volume), and a note
+    when they cost the same over a whole interval."""
+    from scipy.optimize import brentq
+
+    def diff(n):
+        return float(a.total_usd(n, months) - b.total_usd(n, months))
+
+    kinks = [k for k in (a.floor_tokens_per_day, b.floor_tokens_per_day) if lo < k < hi]
+    edges = sorted({lo, hi, *kinks})
+    roots: list[float] = []
+    note = ""
+    for x0, x1 in zip(edges[:-1], edges[1:]):
+        f0, f1 = diff(x0), diff(x1)
+        scale = max(abs(float(a.total_usd(x1, months))), 1.0)
+        if abs(f0) <= 1e-12 * scale and abs(f1) <= 1e-12 * scale:
+            note = f"{a.name} and {b.name} cost the same from {x0:.4g} to {x1:.4g} output tokens a day"
+            continue
+        if abs(f0) <= 1e-12 * scale:
+            roots.append(x0)
+        elif f0 * f1 < 0:
+            roots.append(float(brentq(diff, x0, x1, xtol=1e-12 * x1, rtol=1e-12)))
+    if abs(diff(hi)) <= 1e-12 * max(abs(float(a.total_usd(hi, months))), 1.0) and not note:
+        roots.append(hi)
+    return sorted(set(roots)), note
+
+
+def break_even_volume(a: ServingOption, b: ServingOption, months, *, low=1e3, high=1e13) -> pd.DataFrame:
+    """The output tokens per day at which options ``a`` and ``b`` cost the
+    same over ``months``, searched between ``low`` and ``high`` tokens a day
+    and never beyond: scipy's ``brentq`` on each interval between the
+    volumes where a floor stops binding (both costs are linear there, so no
+    crossing is missed). One row per crossing and month count, with
+    ``break_even_tokens_per_day``, ``total_usd`` there, the option cheaper
+    just below (``cheaper_below``) and above (``cheaper_above``) and
+    ``found`` True. Where the options do not cross in the range the row says
+    so explicitly: ``found`` False, NaN volume, and a ``note`` "no break-even
+    between low and high output tokens a day: X is cheaper throughout".
+    Defined in :ref:`sec_hybrid`.
+
+    >>> import costmodel as cm
+    >>> api = cm.ServingOption("API", 3.0)
+    >>> own = cm.ServingOption("fine-tuned", 0.5, fixed_usd=10_000)
+    >>> row = cm.break_even_volume(own, api, 12).iloc[0]
+    >>> round(float(row["break_even_tokens_per_day"]) / 1e6, 2)  # millions: 10,000 / (365.25 x 2.5e-6) / 1e6
+    10.95
+    """
+    a, b = _as_option(a, "a"), _as_option(b, "b")
+    lo, hi = _volume_range(low, high)
+    ms = V.size("months", months, maximum=MAX_MONTHS)
+    rows = []
+    for m in np.atleast_1d(ms).ravel():
+        m = float(m)
+        roots, note = _crossings(a, b, m, lo, hi)
+        if not roots:
+            mid = math.sqrt(lo * hi)
+            d = float(a.total_usd(mid, m) - b.total_usd(mid, m))
+            cheaper = a.name if d < 0 else b.name
+            rows.append({"months": m, "option_a": a.name, "option_b": b.name, "break_even_tokens_per_day": math.nan,
+                         "total_usd": math.nan, "cheaper_below": cheaper, "cheaper_above": cheaper, "found": False,
+                         "note": note or f"no break-even between {lo:.4g} and {hi:.4g} output tokens a day: "
+                                         f"{cheaper} is cheaper throughout"})
+            continue
+        for r in roots:
+            below, above = max(r / 1.001, lo), min(r * 1.001, hi)
+            d_below = float(a.total_usd(below, m) - b.total_usd(below, m))
+            d_above = float(a.total_usd(above, m) - b.total_usd(above, m))
+            rows.append({"months": m, "option_a": a.name, "option_b": b.name, "break_even_tokens_per_day": r,
+                         "total_usd": float(a.total_usd(r, m)),
+                         "cheaper_below": a.name if d_below < 0 else b.name,
+                         "cheaper_above": a.name if d_above < 0 else b.name, "found": True, "note": note})
+    return pd.DataFrame(rows)
+
+
+def cheapest_option(options: Iterable[ServingOption], months, *, low=1e3, high=1e13) -> pd.DataFrame:
+    """Which of ``options`` costs least at each daily volume between ``low``
+    and ``high`` output tokens, over ``months``: one row per month count and
+    interval (``from_tokens_per_day``, ``to_tokens_per_day``, ``option``),
+    the intervals' ends being the break-even volumes of
+    :func:`break_even_volume` between every pair. Defined in :ref:`sec_hybrid`.
+    """
+    opts = [_as_option(o, "options") for o in options]
+    if len(opts) < 2:
+        raise ValueError(f"options={opts!r}: give at least two ServingOption to compare")
+    if len({o.name for o in opts}) < len(opts):
+        raise ValueError(f"options have repeated names {[o.name for o in opts]}; each needs its own")
+    lo, hi = _volume_range(low, high)
+    ms = V.size("months", months, maximum=MAX_MONTHS)
+    rows = []
+    for m in np.atleast_1d(ms).ravel():
+        m = float(m)
+        edges = {lo, hi}
+        for i, a in enumerate(opts):
+            for b in opts[i + 1:]:
+                edges.update(r for r in _crossings(a, b, m, lo, hi)[0] if lo < r < hi)
+        edges = sorted(edges)
+        spans: list[dict] = []
+        for x0, x1 in zip(edges[:-1], edges[1:]):
+            mid = math.sqrt(x0 * x1)
+            costs = [float(o.total_usd(mid, m)) for o in opts]
+            best = opts[int(np.argmin(costs))].name
+            if spans and spans[-1]["option"] == best:
+                spans[-1]["to_tokens_per_day"] = x1
+            else:
+                spans.append({"months": m, "option": best, "from_tokens_per_day": x0, "to_tokens_per_day": x1})
+        rows.extend(spans)
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------
+# Mixture of experts beside dense models
+# ----------------------------------------------------------------------
+def dense_twins(moe: V.ArchLike) -> dict[str, Architecture]:
+    """Two dense models built from a mixture of experts' own shapes:
+    ``"same_active"``, whose MLP is as wide as the experts a token uses
+    (k F_e, plus the shared experts F_s), and ``"same_total"``, whose MLP
+    is as wide as all of them (E F_e + F_s). Attention, embeddings and
+    norms are the MoE's, so the twins differ from it only by the router
+    (and a shared-expert gate): same parameters a token touches, and same
+    parameters stored. Every block must be a mixture of experts.
+    Defined in :ref:`sec_hybrid`.
+    """
+    arch = V.as_arch(moe, "moe")
+    if not arch.is_moe:
+        raise ValueError(f"moe={arch.name!r} is a dense model; give a mixture of experts")
+    if arch.n_moe_layers != arch.n_layers:
+        raise ValueError(f"moe={arch.name!r}: {arch.n_layers - arch.n_moe_layers} of its {arch.n_layers} blocks are "
+                         "dense; a uniform dense twin needs every block to be a mixture of experts")
+    plain = dict(n_experts=0, n_experts_per_token=0, d_ff_expert=0, d_ff_shared=0, shared_expert_gate=False,
+                 n_moe_layers=0, router_bias=False)
+    width = {"same_active": arch.n_experts_per_token * arch.d_ff_expert + arch.d_ff_shared,
+             "same_total": arch.n_experts * arch.d_ff_expert + arch.d_ff_shared}
+    return {k: arch.with_(name=f"{arch.name} dense twin ({k.replace('_', ' ')})", d_ff=w, **plain)
+            for k, w in width.items()}
+
+
+#: Labels of the three models :func:`moe_vs_dense` compares.
+MOE_ROLES: Mapping[str, str] = {"moe": "mixture of experts", "same_active": "dense, same active parameters",
+                                "same_total": "dense, same total parameters"}
+
+
+def moe_vs_dense(moe: V.ArchLike, hardware: V.HardwareLike, *, batch, context, n_devices: int = 1,
+                 weight_dtype: str = "bf16", efficiency=None) -> pd.DataFrame:
+    """A decode step of a mixture of experts and of its two
+    :func:`dense_twins` on the same devices, at every ``batch`` and
+    ``context``: :func:`costmodel.decode` rows (``latency_s`` per output
+    token, ``tokens_per_s`` of the batch, ``fits``: False and NaN times where
+    the weights and caches do not fit), with ``role`` (see
+    :data:`MOE_ROLES`), ``n_params``, ``n_active_params`` and
+    ``weight_bytes`` (the checkpoint in ``weight_dtype``). The MoE stores the
+    parameters of the same-total twin and, at batch 1, reads about those of
+    the same-active one; at a large batch its tokens touch every expert.
+    Defined in :ref:`sec_hybrid`.
+    """
+    arch = V.as_arch(moe, "moe")
+    models = {"moe": arch, **dense_twins(arch)}
+    b = np.atleast_1d(V.size("batch", batch, minimum=1, integer=True))
+    c = np.atleast_1d(V.size("context", context, integer=True))
+    frames = []
+    for role, a in models.items():
+        df = decode(a, hardware, batch=b, context=c, n_devices=n_devices, weight_dtype=weight_dtype,
+                    efficiency=efficiency).to_frame()
+        df.insert(1, "role", MOE_ROLES[role])
+        df["n_params"] = a.n_params
+        df["n_active_params"] = a.n_active_params
+        df["weight_bytes"] = weight_bytes_stored(a, weight_dtype)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+# ----------------------------------------------------------------------
+# Speculative decoding: who can draft for whom
+# ----------------------------------------------------------------------
+def draft_pairs() -> pd.DataFrame:
+    """Pairs of catalog models that could run speculative decoding, a small
+    model drafting for a large one: the draft's ``size_class`` is ``slm``
+    and the target's ``llm``, both come from one publisher (the organisation
+    of their Hugging Face repository) with the same vocabulary size, and the
+    draft touches fewer parameters per token than the target. A shared
+    vocabulary is necessary, not sufficient: the catalog does not record
+    whether two tokenizers agree token by token. One row per pair with both
+    active parameter counts and their ratio. Defined in :ref:`sec_hybrid`.
+    """
+    t = model_table()
+    t = t.assign(publisher=t["hf_repo"].str.split("/").str[0])
+    cols = ["model", "publisher", "vocab_size", "n_active_params"]
+    draft = t.loc[t["size_class"] == "slm", cols]
+    target = t.loc[t["size_class"] == "llm", cols]
+    pairs = draft.merge(target, on=["publisher", "vocab_size"], suffixes=("_draft", "_target"))
+    pairs = pairs[pairs["n_active_params_draft"] < pairs["n_active_params_target"]]
+    out = pd.DataFrame({
+        "draft": pairs["model_draft"], "target": pairs["model_target"], "publisher": pairs["publisher"],
+        "vocab_size": pairs["vocab_size"], "draft_active_params": pairs["n_active_params_draft"],
+        "target_active_params": pairs["n_active_params_target"],
+    })
+    out["active_param_ratio"] = out["draft_active_params"] / out["target_active_params"]
+    return out.sort_values(["publisher", "target", "draft"]).reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------
+# Published results the chapter compares with
+# ----------------------------------------------------------------------
+#: Published routing and cascade results (as fractions). ``llm_call_share``:
+#: share of requests the large model answered; ``cost_reduction``: against
+#: the large model alone. ``bound`` is how the source states the figure.
+_ROUTING_RESULTS = (
+    # Ong et al. (RouteLLM), arXiv:2406.18665: best (matrix-factorisation) router trained with
+    # GPT-4-judge augmentation, GPT-4 strong, Mixtral 8x7B weak, at 95% of GPT-4's MT-Bench score.
+    # Cost reduction: project page sky.cs.berkeley.edu/project/routellm ("over 85%", read as 0.85);
+    # share sent to GPT-4: about 14% (read in a secondary summary of the paper, llmdeal.me).
+    dict(system="RouteLLM", benchmark="MT-Bench", strategy="router", strong="GPT-4", weak="Mixtral 8x7B",
+         llm_call_share=0.14, cost_reduction=0.85, bound="over (cost); about (share)",
+         quality="95% of GPT-4", source="ong2024routellm"),
+    dict(system="RouteLLM", benchmark="MMLU", strategy="router", strong="GPT-4", weak="Mixtral 8x7B",
+         llm_call_share=math.nan, cost_reduction=0.45, bound="about", quality="95% of GPT-4",
+         source="ong2024routellm"),
+    dict(system="RouteLLM", benchmark="GSM8K", strategy="router", strong="GPT-4", weak="Mixtral 8x7B",
+         llm_call_share=math.nan, cost_reduction=0.35, bound="about", quality="95% of GPT-4",
+         source="ong2024routellm"),
+    # Ding et al. (Hybrid LLM), ICLR 2024, arXiv:2404.14618, abstract: "up to 40% fewer calls to the
+    # large model, with no drop in response quality" (calls, not dollars).
+    dict(system="Hybrid LLM", benchmark="MixInstruct", strategy="router", strong="large model", weak="small model",
+         llm_call_share=0.60, cost_reduction=math.nan, bound="up to 40% fewer calls", quality="no drop",
+         source="ding2024hybrid"),
+    # Chen, Zaharia and Zou (FrugalGPT), arXiv:2305.05176, abstract: up to 98% cost reduction
+    # while matching the best single LLM (GPT-4), a learned cascade over commercial APIs.
+    dict(system="FrugalGPT", benchmark="several", strategy="cascade", strong="GPT-4", weak="cheaper APIs",
+         llm_call_share=math.nan, cost_reduction=0.98, bound="up to", quality="matches GPT-4",
+         source="chen2023frugalgpt"),
+    # Aggarwal et al. (AutoMix), NeurIPS 2024, arXiv:2310.12963: "reducing computational cost by
+    # over 50% for comparable performance" (self-verification, then a POMDP router).
+    dict(system="AutoMix", benchmark="five reasoning sets", strategy="cascade", strong="larger LM",
+         weak="smaller LM", llm_call_share=math.nan, cost_reduction=0.50, bound="over",
+         quality="comparable", source="aggarwal2024automix"),
+)
+
+
+def published_routing_results() -> pd.DataFrame:
+    """Published routing and cascade results, one row each: system,
+    benchmark, strategy (router or cascade), the strong and weak models,
+    ``llm_call_share`` and ``cost_reduction`` (fractions; NaN where the
+    source gives none), how the source bounds the figure, the quality kept
+    and the BibTeX key of the source. Defined in :ref:`sec_hybrid`.
+    """
+    return pd.DataFrame(list(_ROUTING_RESULTS))
+
+
+#: WikiText-2 perplexity of Llama 2 models in 16 bit and in 4 bit (AWQ,
+#: group 128): Lin et al., "AWQ", arXiv:2306.00978, Table 4 (read in a copy).
+_AWQ_PERPLEXITY = (
+    ("llama-2-7b", "fp16", 5.47), ("llama-2-7b", "int4", 5.60),
+    ("llama-2-13b", "fp16", 4.88), ("llama-2-13b", "int4", 4.97),
+    ("llama-2-70b", "fp16", 3.32), ("llama-2-70b", "int4", 3.41),
+)
+
+
+def published_quantisation_quality() -> pd.DataFrame:
+    """WikiText-2 perplexity (lower is better) of Llama 2 7B, 13B and 70B in
+    16 bit and in 4-bit AWQ (group 128), from Lin et al.'s Table 4: one row
+    per model and ``weight_dtype`` (the :mod:`costmodel.formats` name), with
+    the BibTeX key of the source. Defined in :ref:`sec_hybrid`.
+    """
+    df = pd.DataFrame(_AWQ_PERPLEXITY, columns=["model", "weight_dtype", "wikitext2_perplexity"])
+    df["method"] = df["weight_dtype"].map({"fp16": "16-bit baseline", "int4": "AWQ, group 128"})
+    df["source"] = "lin2023awq"
+    return df
+
+
+#: MMLU (5-shot, %) of a mixture of experts and of the dense models beside it:
+#: Jiang et al., "Mixtral of Experts", arXiv:2401.04088, Table 2 (Mixtral 8x7B);
+#: Touvron et al., "Llama 2", arXiv:2307.09288, Table 3 (Llama 2 7B, 13B, 70B).
+#: The two papers evaluate with their own pipelines.
+_MMLU = (
+    ("mixtral-8x7b-v0.1", 70.6, "jiang2024mixtral", "Table 2, 5-shot"),
+    ("llama-2-7b", 45.3, "touvron2023llama2", "Table 3, 5-shot"),
+    ("llama-2-13b", 54.8, "touvron2023llama2", "Table 3, 5-shot"),
+    ("llama-2-70b", 68.9, "touvron2023llama2", "Table 3, 5-shot"),
+)
+
+
+def published_mmlu() -> pd.DataFrame:
+    """Published MMLU scores (5-shot, percent) of Mixtral 8x7B and of the
+    Llama 2 models, one row per model with the BibTeX key and the table of
+    its source; each paper evaluates with its own pipeline.
+    Defined in :ref:`sec_hybrid`.
+    """
+    return pd.DataFrame(_MMLU, columns=["model", "mmlu", "source", "source_detail"])
