@@ -459,7 +459,7 @@ def quantisation_table(models: Iterable, formats: Sequence[str] = QUANT_FORMATS)
         a = _arch(m)
         for f in formats:
             fmt = weight_format(f)
-            stored, nominal = weight_bytes_stored(a, f), float(weight_bytes(a, fmt.dtype, n_params=a.n_params))
+            stored, nominal = weight_bytes_stored(a, f), float(a.n_params * bytes_per_element(fmt.dtype))
             rows.append({"model": a.name, "format": fmt.name, "n_params": a.n_params, "stored_gb": stored / 1e9,
                          "nominal_gb": nominal / 1e9, "stored_over_nominal": stored / nominal,
                          "bits_per_param": 8 * stored / a.n_params,
