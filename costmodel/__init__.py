@@ -55,11 +55,20 @@ from .quantities import (
     weight_bytes,
 )
 from .symbols import latex, notation_table
-from .prices import cloud_prices, energy_table, energy_value, price_per_device_hour
+from .prices import (
+    ApiPrice,
+    DeviceOffer,
+    api_cost_per_million_tokens,
+    api_prices,
+    cheapest_offer,
+    cloud_prices,
+    energy_table,
+    energy_value,
+    price_per_device_hour,
+)
 from .hybrid import (
     ServingOption,
     api_price_per_1m,
-    api_prices,
     api_usd_per_1m_output_tokens,
     break_even_volume,
     cascade_cost,
@@ -90,6 +99,20 @@ from .training import (
     training_validation,
 )
 
+from .cost import (
+    API_OPEN_WEIGHTS,
+    EDGE_DEVICES,
+    EdgeDevice,
+    best_draft_tokens,
+    break_even_acceptance_rate,
+    co2e_kg,
+    cost_per_million_tokens,
+    edge_energy_per_token,
+    energy_kwh,
+    energy_per_million_tokens,
+    speculative_decode,
+    speculative_speedup,
+)
 from .finetune import (
     distillation,
     dpo,
@@ -180,6 +203,24 @@ __all__ = [
     "price_per_device_hour",
     "energy_table",
     "energy_value",
+    # cost per token (sec_cost) and speculative decoding (sec_speculative)
+    "ApiPrice",
+    "DeviceOffer",
+    "api_prices",
+    "api_cost_per_million_tokens",
+    "cheapest_offer",
+    "EdgeDevice",
+    "EDGE_DEVICES",
+    "API_OPEN_WEIGHTS",
+    "energy_kwh",
+    "co2e_kg",
+    "cost_per_million_tokens",
+    "energy_per_million_tokens",
+    "edge_energy_per_token",
+    "speculative_speedup",
+    "break_even_acceptance_rate",
+    "speculative_decode",
+    "best_draft_tokens",
     # fine-tuning and scaling laws (sec_finetune)
     "lora_targets",
     "lora_params",
@@ -203,7 +244,6 @@ __all__ = [
     "routing_cost",
     "cascade_cost",
     "implied_escalation_rate",
-    "api_prices",
     "api_price_per_1m",
     "api_usd_per_1m_output_tokens",
     "lifecycle_cost",

@@ -791,3 +791,71 @@ LIFECYCLE_COST = S.F_fix + LIFECYCLE_SERVING_COST
 #: The daily volume at which the floor of one replica stops binding:
 #: 24 p_min = N_day c_tok / U.
 FLOOR_VOLUME = 24 * S.p_min * S.U_srv / S.c_tok
+
+
+# ==========================================================================
+# Cost and energy per token (sec_cost); speculative decoding (sec_speculative).
+# Appended section: new expressions of these chapters go here. Their symbols are
+# appended to the notation's "inference" group; tokens per request (n_in, n_out)
+# and the busy share of the paid hour (U) are the hybrid block's.
+# ==========================================================================
+
+#: Seconds of one cycle of continuous batching at the serving operating point:
+#: in the time each request is served the group prefills every running prompt
+#: (t_pre) and runs n_out decode steps (costmodel.inference.serving_point).
+SERVING_CYCLE_TIME = S.t_pre + S.n_out * S.t_dec
+
+#: Fraction of the cycle spent in prefill. Input tokens are charged this share
+#: of the paid device time, output tokens the rest (the decode steps).
+PREFILL_SHARE = S.t_pre / SERVING_CYCLE_TIME
+
+#: Device-seconds one input token takes: the prefill of n devices over the
+#: B n_in prompt tokens of the batch.
+DEVICE_SECONDS_PER_INPUT_TOKEN = S.n_dev * S.t_pre / (S.B * S.n_in)
+#: Device-seconds one output token takes: n_out decode steps of n devices over
+#: the B n_out tokens they produce, n t_dec / B.
+DEVICE_SECONDS_PER_OUTPUT_TOKEN = S.n_dev * S.n_out * S.t_dec / (S.B * S.n_out)
+
+#: USD per input token. A service busy a fraction U of the hour pays the
+#: whole hour: the busy device-seconds cost c_dev / 3600 / U each.
+COST_PER_INPUT_TOKEN = TRAINING_COST_USD.subs(S.tau_dev, DEVICE_SECONDS_PER_INPUT_TOKEN / S.U_srv)
+#: USD per output token, the same way.
+COST_PER_OUTPUT_TOKEN = TRAINING_COST_USD.subs(S.tau_dev, DEVICE_SECONDS_PER_OUTPUT_TOKEN / S.U_srv)
+#: USD per token of a mix of r_io input tokens per output token (API price
+#: comparisons quote such a blend).
+COST_PER_TOKEN_BLENDED = (S.r_io * COST_PER_INPUT_TOKEN + COST_PER_OUTPUT_TOKEN) / (S.r_io + 1)
+
+#: Joules per output token from the grid: the busy device-seconds at P_dev u
+#: (training's energy expression with tau_dev -> the token's device-seconds),
+#: plus the idle share of the paid hour, (1 - U)/U as long again, at
+#: P_idle, all times the PUE. The input-token form replaces the device-seconds.
+ENERGY_PER_OUTPUT_TOKEN = (
+    TRAINING_ENERGY_J.subs(S.tau_dev, DEVICE_SECONDS_PER_OUTPUT_TOKEN)
+    + TRAINING_ENERGY_J.subs({S.tau_dev: DEVICE_SECONDS_PER_OUTPUT_TOKEN * (1 - S.U_srv) / S.U_srv,
+                              S.P_dev: S.P_idle, S.u_pow: 1})
+)
+
+# Speculative decoding -------------------------------------------------------
+
+#: Expected tokens one target step yields when each of gamma drafted tokens is
+#: accepted independently with probability alpha and the first rejection ends
+#: the run; the target adds one token of its own (Leviathan, Kalman and Matias
+#: 2023, equation 1): sum_{k=0}^{gamma} alpha^k.
+SPEC_EXPECTED_TOKENS = (1 - S.alpha_acc ** (S.gamma_sd + 1)) / (1 - S.alpha_acc)
+
+#: Seconds of one speculative step: gamma draft decode steps, then one target
+#: pass over the gamma + 1 positions on a warm cache.
+SPEC_STEP_TIME = S.gamma_sd * S.t_draft + S.t_ver
+
+#: Speed-up over plain decoding: tokens per second with speculation over
+#: 1 / t_dec without.
+SPEC_SPEEDUP = SPEC_EXPECTED_TOKENS * S.t_dec / SPEC_STEP_TIME
+
+#: Leviathan et al.'s walltime improvement (their theorem 3.8): the speed-up
+#: when the verifying pass takes one decode step (t_ver = t_dec) and a draft
+#: step c of one, (1 - alpha^(gamma+1)) / ((1 - alpha)(gamma c + 1)).
+SPEC_SPEEDUP_LEVIATHAN = SPEC_SPEEDUP.subs({S.t_ver: S.t_dec, S.t_draft: S.c_sd * S.t_dec})
+
+#: USD per output token with speculation: a step of the batch yields B E
+#: tokens in SPEC_STEP_TIME, so the step over E takes the place of t_dec.
+SPEC_COST_PER_OUTPUT_TOKEN = COST_PER_OUTPUT_TOKEN.subs(S.t_dec, SPEC_STEP_TIME / SPEC_EXPECTED_TOKENS)

@@ -250,6 +250,26 @@ _TABLE: tuple[Sym, ...] = (
     Sym("p_out", "p_{out}", "API price of one output token", "USD/token", "", "hybrid"),
     Sym("n_in", "n_{in}", "input (prompt) tokens per request", "token", "", "hybrid"),
     Sym("n_out", "n_{out}", "output tokens per request", "token", "", "hybrid"),
+    # ------------------------------------------------------------------
+    # cost per token (sec_cost) and speculative decoding (sec_speculative):
+    # appended block, kept at the end of the table; in the "inference" group,
+    # which the notation chapter lists (a group of their own would need a
+    # section there). Tokens per request and the busy share of the hour are
+    # the hybrid block's n_in, n_out and U.
+    # ------------------------------------------------------------------
+    Sym("t_pre", r"t_{pre}", "seconds to prefill the prompts of a running batch (once per request lifetime)", "s",
+        "", "inference"),
+    Sym("t_dec", r"t_{dec}", "seconds of one decode step of a batch (time per output token)", "s", "", "inference"),
+    Sym("P_idle", r"P_{idle}", "power one device draws while the service is idle", "W", "", "inference"),
+    Sym("r_io", r"r_{io}", "input tokens per output token of a blended price", "1", "", "inference"),
+    Sym("alpha_acc", r"\alpha", "acceptance rate: probability the target accepts a drafted token", "1", "",
+        "inference"),
+    Sym("gamma_sd", r"\gamma", "draft tokens proposed per target step", "token", "", "inference"),
+    Sym("t_draft", r"t_{draft}", "seconds of one decode step of the draft model", "s", "", "inference"),
+    Sym("t_ver", r"t_{ver}", "seconds of the target's pass over the gamma + 1 tokens that verify a draft", "s", "",
+        "inference"),
+    Sym("c_sd", "c", "draft decode step time over target decode step time (Leviathan et al.'s c)", "1", "",
+        "inference"),
 )
 
 #: name -> :class:`Sym`, read-only.

@@ -61,7 +61,8 @@ from .architecture import Architecture
 from .catalog import DATA_DIR, Hardware, list_hardware, list_models, load_hardware, load_model
 from .dtypes import bytes_per_element
 from ._validate import ArchLike, ArrayLike, HardwareLike
-from .prices import DEFAULT_CARBON_INTENSITY_ID, DEFAULT_PUE_ID, energy_value, price_per_device_hour
+from .cost import co2e_kg, energy_kwh
+from .prices import price_per_device_hour
 
 __all__ = [
     "OPTIMIZERS",
@@ -520,42 +521,25 @@ def training_energy_kwh(device_hours: ArrayLike, hardware: HardwareLike | None =
     ``power_fraction`` (u, the average share of it drawn; 1 = the TDP, as the
     BLOOM and LLaMA papers count) x ``pue`` (default: the Uptime Institute's
     2023 global average in ``data/prices/energy.csv``). The power is
-    ``device_power_w`` or the catalog's ``tdp_w`` of ``hardware``. Formula
-    :data:`costmodel.formulas.TRAINING_ENERGY_J`. Defined in :ref:`sec_training`.
+    ``device_power_w`` or the catalog's ``tdp_w`` of ``hardware``: the
+    arithmetic of :func:`costmodel.energy_kwh`, shared with the cost of
+    serving. Formula :data:`costmodel.formulas.TRAINING_ENERGY_J`.
+    Defined in :ref:`sec_training`.
 
     >>> import costmodel as cm
     >>> cm.training_energy_kwh(1_082_990, device_power_w=400, pue=1.0)   # BLOOM: 433,196 kWh
     433196.0
     """
-    hours = V.size("device_hours", device_hours, maximum=1e30)
-    if device_power_w is None:
-        if hardware is None:
-            raise ValueError("give hardware (its tdp_w is used) or device_power_w")
-        hw = V.as_hardware(hardware)
-        if not math.isfinite(hw.tdp_w):
-            raise ValueError(f"hardware {hw.id!r} has no published tdp_w; pass device_power_w")
-        power = hw.tdp_w
-    else:
-        power = V.size("device_power_w", device_power_w, minimum=1e-3, maximum=1e7)
-    u = V.fraction("power_fraction", power_fraction)
-    p = energy_value(DEFAULT_PUE_ID) if pue is None else V.size("pue", pue, minimum=1.0, maximum=10.0)
-    V.broadcast(device_hours=hours, device_power_w=power, power_fraction=u, pue=p)
-    joules = F.numeric(F.TRAINING_ENERGY_J)(tau_dev=hours * 3600.0, P_dev=power, u_pow=u, PUE=p)
-    return joules / 3.6e6
+    return energy_kwh(device_hours, hardware, device_power_w=device_power_w, power_fraction=power_fraction, pue=pue)
 
 
 def training_co2e_kg(energy_kwh: ArrayLike, carbon_intensity_g_per_kwh: ArrayLike | None = None):
     """Kilograms of CO2 for ``energy_kwh`` at ``carbon_intensity_g_per_kwh``
     (default: the U.S. EIA's 2023 average for all utility-scale generation in
-    ``data/prices/energy.csv``, direct CO2). Formula
+    ``data/prices/energy.csv``, direct CO2): :func:`costmodel.co2e_kg`. Formula
     :data:`costmodel.formulas.TRAINING_CO2E_KG`. Defined in :ref:`sec_training`.
     """
-    e = V.size("energy_kwh", energy_kwh, maximum=1e30)
-    c = (energy_value(DEFAULT_CARBON_INTENSITY_ID) if carbon_intensity_g_per_kwh is None
-         else V.size("carbon_intensity_g_per_kwh", carbon_intensity_g_per_kwh, maximum=1e4))
-    V.broadcast(energy_kwh=e, carbon_intensity_g_per_kwh=c)
-    # tau_dev P u PUE = E joules: pass the energy through the joule formula's product
-    return F.numeric(F.TRAINING_CO2E_KG)(tau_dev=e * 3.6e6, P_dev=1.0, u_pow=1.0, PUE=1.0, c_grid=c)
+    return co2e_kg(energy_kwh, carbon_intensity_g_per_kwh)
 
 
 def training_run(arch: ArchLike, hw: HardwareLike, tokens: ArrayLike, n_devices: ArrayLike, seq_len: ArrayLike, *,

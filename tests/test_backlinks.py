@@ -15,6 +15,7 @@ import costmodel
 BOOK = Path(__file__).resolve().parents[1] / "book"
 LABELS = {m for p in BOOK.glob("*.md") for m in re.findall(r"^\((sec_[a-z0-9_]+)\)=", p.read_text(), re.M)}
 MODULES = ["costmodel", "costmodel.viz.roofline", "costmodel.viz.memory", "costmodel.viz.hardware", "costmodel.viz.tables", "costmodel.offline", "costmodel.viz.training", "costmodel.viz.inference", "costmodel.viz.finetune", "costmodel.viz.sweep", "costmodel.viz.hybrid", "costmodel.viz.tradeoff"]
+MODULES += ["costmodel.viz.cost"]  # sec_cost and sec_speculative
 BACKLINK = re.compile(r"Defined in\s+:ref:`(sec_[a-z0-9_]+)`")
 
 

@@ -73,3 +73,88 @@ def test_energy_catalog():
         cm.energy_table("price")
     with pytest.raises(ValueError, match=r"row_id='pue/mars' is not an id"):
         cm.energy_value("pue/mars")
+
+
+# ----------------------------------------------------------------------
+# The cheapest dated offer (sec_cost)
+# ----------------------------------------------------------------------
+def test_cheapest_offer_names_the_row_it_picks():
+    # Lambda H100 SXM: $2.49 (April 2026 blog) and $2.99 (2026 aggregator) both match "2026": the lower one
+    offer = cm.cheapest_offer("h100-sxm", "2026")
+    assert (offer.usd_per_device_hour, offer.row_id, offer.date) == (2.49, "lambda/h100-sxm/on-demand/2.49", "2026-04")
+    # Google Cloud TPU pricing (2026): v5e $1.20 in US regions, $1.56 in europe-west4
+    assert cm.cheapest_offer("tpu-v5e", "2026").usd_per_device_hour == 1.2
+    assert cm.cheapest_offer("tpu-v5e", "2026", region="europe-west4").usd_per_device_hour == 1.56
+    assert cm.cheapest_offer("tpu-v5e", "2026", pricing_model="committed_3y").usd_per_device_hour == 0.54
+
+
+def test_cheapest_offer_errors_name_the_dates_and_the_candidate_rows():
+    with pytest.raises(ValueError, match=r"date=None: prices change.*dates that exist: \['2026', '2026-04'\]"):
+        cm.cheapest_offer("h100-sxm", None)
+    with pytest.raises(ValueError, match=r"date='2025': no h100-sxm on_demand price at that date"):
+        cm.cheapest_offer("h100-sxm", "2025")
+    # the Lambda "A100 80GB" offering does not say SXM or PCIe: used only when asked
+    with pytest.raises(ValueError, match=r"hardware='a100-sxm-80gb' has no row.*filed as \['a100-80gb'\] "
+                                         r"\(cheapest_offer's include_candidates=True uses them\)"):
+        cm.cheapest_offer("a100-sxm-80gb", "2026")
+    # Lambda A100 80GB: $1.79 and $1.89 (two 2026 pages)
+    assert cm.cheapest_offer("a100-sxm-80gb", "2026", include_candidates=True).usd_per_device_hour == 1.79
+    with pytest.raises(ValueError, match=r"hardware='l4' has no row"):
+        cm.cheapest_offer("l4", "2026")
+
+
+# ----------------------------------------------------------------------
+# Hosted-API prices (sec_cost); each expected value is the api.csv row named
+# ----------------------------------------------------------------------
+def test_api_price_at_a_date():
+    # Anthropic pricing documentation and launch post: Claude 3 Haiku $0.25 / $1.25 per MTok from 2024-03-13
+    p = cm.api_cost_per_million_tokens("claude-3-haiku", "2024-03")
+    assert (p.input_usd_per_1m_tokens, p.output_usd_per_1m_tokens, p.date) == (0.25, 1.25, "2024-03-13")
+    assert p.row_id == "anthropic/claude-3-haiku"
+    # Claude 3.5 Haiku: $1 / $5 at launch (2024-11-04), $0.80 / $4 after the cut (listed 2025): the date picks one
+    launch = cm.api_cost_per_million_tokens("claude-3.5-haiku", "2024-11")
+    cut = cm.api_cost_per_million_tokens("claude-3.5-haiku", datetime.date(2025, 6, 1))
+    assert (launch.input_usd_per_1m_tokens, launch.output_usd_per_1m_tokens) == (1.0, 5.0)
+    assert (cut.input_usd_per_1m_tokens, cut.output_usd_per_1m_tokens) == (0.8, 4.0)
+    # the prefix rule: a day the source does not date matches nothing (the cut's exact date is not stated)
+    with pytest.raises(ValueError, match=r"date='2024-11-20': no claude-3.5-haiku price at that date"):
+        cm.api_cost_per_million_tokens("claude-3.5-haiku", "2024-11-20")
+    # Groq llama3-70b-8192: $0.59 / $0.79 (LiteLLM map, 2024)
+    assert cm.api_cost_per_million_tokens("llama3-70b-8192", "2024", "groq").output_usd_per_1m_tokens == 0.79
+
+
+def test_api_price_without_a_date_lists_the_dates_that_exist():
+    with pytest.raises(ValueError, match=r"date=None: prices change, so give the date of the claude-3.5-haiku price.*"
+                                         r"dates that exist: \['2024-11-04', '2025'\]"):
+        cm.api_cost_per_million_tokens("claude-3.5-haiku")
+    with pytest.raises(ValueError, match=r"date='2023': no claude-3-opus price at that date; "
+                                         r"dates that exist: \['2024-03-04'\]"):
+        cm.api_cost_per_million_tokens("claude-3-opus", "2023")
+    # Together's size-bucket prices carry no date: never used for one
+    with pytest.raises(ValueError, match=r"no serverless, 4.1-8B parameters price at that date; dates that exist: \[\] "
+                                         r"\(undated rows"):
+        cm.api_cost_per_million_tokens("serverless, 4.1-8B parameters", "2024")
+
+
+def test_api_prices_that_disagree_are_listed():
+    # Gemini 1.5 Pro, mid-2024: $3.50 / $10.50 up to 128k prompt tokens, $7 / $21 above
+    with pytest.raises(ValueError, match=r"2 gemini-1.5-pro prices match date='2024' and disagree: "
+                                         r".*\$3.5/\$10.5 per 1M \(2024, <=128k\).*\$7.0/\$21.0 per 1M \(2024, >128k\)"):
+        cm.api_cost_per_million_tokens("gemini-1.5-pro", "2024")
+    assert cm.api_cost_per_million_tokens("gemini-1.5-pro", "2024",
+                                          context_tier=">128k").input_usd_per_1m_tokens == 7.0
+    with pytest.raises(ValueError, match=r"context_tier='long': gemini-1.5-pro has no such tier"):
+        cm.api_cost_per_million_tokens("gemini-1.5-pro", "2024", context_tier="long")
+
+
+def test_api_model_names_are_checked():
+    with pytest.raises(ValueError, match=r"model='gpt4o' has no row in data/prices/api.csv; close names: "
+                                         r"\['gpt-4o-mini'"):
+        cm.api_cost_per_million_tokens("gpt4o", "2024")
+    with pytest.raises(ValueError, match=r"provider='openia' is not one of"):
+        cm.api_prices(provider="openia")
+    table = cm.api_prices(provider="anthropic")
+    assert set(table["provider"]) == {"anthropic"} and len(table) == 6
+    assert len(cm.api_prices("gemini-1.5-pro")) == 4  # two tiers, two price eras
+    table.loc[:, "input_usd_per_1m_tokens"] = 0.0  # a copy
+    assert cm.api_prices(provider="anthropic")["input_usd_per_1m_tokens"].gt(0).all()
