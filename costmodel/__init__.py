@@ -34,7 +34,7 @@ from .inference import (
     serving_throughput,
     weight_bytes_stored,
 )
-from .sweep import cheapest, cost_per_million_output_tokens, feasible, optimal_batch, pareto_front
+from .sweep import cheapest, feasible, optimal_batch, pareto_front
 from .sweep import sweep, sweep_chunks, sweep_size
 from .quantities import (
     activation_bytes,
@@ -68,8 +68,8 @@ from .prices import (
 )
 from .hybrid import (
     ServingOption,
-    api_price_per_1m,
     api_usd_per_1m_output_tokens,
+    dated_api_usd_per_1m_output_tokens,
     break_even_volume,
     cascade_cost,
     cheapest_option,
@@ -106,6 +106,7 @@ from .cost import (
     best_draft_tokens,
     break_even_acceptance_rate,
     co2e_kg,
+    cost_per_million_output_tokens,
     cost_per_million_tokens,
     edge_energy_per_token,
     energy_kwh,
@@ -244,8 +245,8 @@ __all__ = [
     "routing_cost",
     "cascade_cost",
     "implied_escalation_rate",
-    "api_price_per_1m",
     "api_usd_per_1m_output_tokens",
+    "dated_api_usd_per_1m_output_tokens",
     "lifecycle_cost",
     "ServingOption",
     "break_even_volume",

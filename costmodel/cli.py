@@ -18,7 +18,8 @@ import pandas as pd
 __all__ = ["main", "main_entry"]
 
 _COLUMNS = ["model", "hardware", "weight_dtype", "n_devices", "fits", "batch", "ttft_s", "tpot_s",
-            "output_tokens_per_s", "output_tokens_per_s_per_user", "usd_per_1m_output_tokens", "note"]
+            "output_tokens_per_s", "output_tokens_per_s_per_user", "usd_per_1m_output_tokens", "price_source",
+            "note"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.required = True
     c = sub.add_parser("compare", help="compare models on a device at a given traffic",
                        description="Serving operating point of each MODEL on the device: the fewest devices that "
-                                   "hold it, TTFT, TPOT, output tokens/s and, with --price, $ per 1M output tokens.")
+                                   "hold it, TTFT, TPOT, output tokens/s and, with --price or --date, $ per 1M output "
+                                   "tokens.")
     c.add_argument("models", nargs="+", metavar="MODEL", help="catalog model ids (see: costmodel models)")
     c.add_argument("--hardware", required=True, action="append", metavar="ID",
                    help="catalog device id (see: costmodel hardware); repeat for several")
@@ -40,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--output-tokens", type=int, default=256, help="output tokens per request (default 256)")
     c.add_argument("--n-devices", type=int, help="devices per model replica (default: the fewest that hold it)")
     c.add_argument("--price", type=float, metavar="USD", help="price of one device-hour, for $ per 1M tokens")
+    c.add_argument("--date", metavar="YYYY[-MM[-DD]]",
+                   help="instead of --price: each device's cheapest offer in the price catalog at this date")
     c.add_argument("--csv", metavar="FILE", help="also write the table as CSV (and Excel when openpyxl is installed)")
     sub.add_parser("models", help="list the model catalog", description="List the model catalog.")
     sub.add_parser("hardware", help="list the hardware catalog", description="List the hardware catalog.")
@@ -69,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 df = planner.compare(args.models, args.hardware, weight_dtypes=args.dtype or ["bf16"],
                                      input_tokens=args.input_tokens, output_tokens=args.output_tokens,
-                                     batch=args.batch, n_devices=args.n_devices, price_per_device_hour_usd=args.price)
+                                     batch=args.batch, n_devices=args.n_devices, price_per_device_hour_usd=args.price,
+                                     date=args.date)
                 _print(df[[c for c in _COLUMNS if c in df]])
                 if args.csv:
                     for path in planner.export_table(df, args.csv):

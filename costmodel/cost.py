@@ -65,6 +65,7 @@ __all__ = [
     "energy_kwh",
     "co2e_kg",
     "cost_per_million_tokens",
+    "cost_per_million_output_tokens",
     "energy_per_million_tokens",
     "edge_energy_per_token",
     "speculative_speedup",
@@ -272,6 +273,66 @@ def cost_per_million_tokens(arch: ArchLike, hw: HardwareLike, input_tokens: Arra
         "usd_per_request": (per_million(F.COST_PER_INPUT_TOKEN) * n_in
                             + per_million(F.COST_PER_OUTPUT_TOKEN) * n_out) / _MILLION,
     })
+
+
+def _unknown_or_size(name: str, value, minimum: float = 0.0, maximum: float = 1e12) -> np.ndarray:
+    """A non-negative size where NaN means "not known" (a device without a
+    price or a power figure, a configuration that does not fit)."""
+    a = V._as_float_array(name, value)
+    known = a[~np.isnan(a)]
+    if known.size:
+        V.size(name, known, minimum=minimum, maximum=maximum)
+    return a
+
+
+def per_million_output_tokens(output_tokens_per_s, n_devices, price_per_device_hour_usd, power_w, utilisation,
+                              pue):
+    """The kernel of :func:`cost_per_million_output_tokens` on validated
+    float arrays (the sweeps call it on millions of rows); a throughput that
+    is not positive gives NaN."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(output_tokens_per_s > 0, output_tokens_per_s, np.nan)
+        usd = _MILLION * F.numeric(F.COST_PER_OUTPUT_TOKEN_ALL_IN)(c_dev=price_per_device_hour_usd, n_dev=n_devices,
+                                                                   R_out=r, U_srv=utilisation)
+        joules = _MILLION * F.numeric(F.ENERGY_PER_OUTPUT_TOKEN_ALL_IN)(P_dev=power_w, n_dev=n_devices, R_out=r,
+                                                                       u_pow=1.0, PUE=pue)
+    return usd, joules
+
+
+def cost_per_million_output_tokens(output_tokens_per_s: ArrayLike, n_devices: ArrayLike,
+                                   price_per_device_hour_usd: ArrayLike = math.nan, power_w: ArrayLike = math.nan,
+                                   *, utilisation: ArrayLike = 1.0, pue: ArrayLike = 1.0):
+    """Dollars and joules per million output tokens of a replica of
+    ``n_devices`` devices that writes ``output_tokens_per_s`` tokens a second
+    in total, the prompts' prefill included (the throughput of
+    :func:`costmodel.serving_point`): every paid device-second is charged to
+    the output tokens. ``utilisation`` (U, in (0, 1]) divides the dollars (the
+    idle part of the hour is paid too); the joules are the busy devices'
+    ``power_w`` each times ``pue`` (1 by default: the devices alone). NaN in a
+    price, a power or a throughput means unknown and gives NaN. The one place
+    the planner, the sweeps and the hybrid chapter turn throughput into
+    money and energy. Returns ``(usd, joules)``, floats for scalar inputs.
+    Formulas :data:`costmodel.formulas.COST_PER_OUTPUT_TOKEN_ALL_IN` and
+    :data:`~costmodel.formulas.ENERGY_PER_OUTPUT_TOKEN_ALL_IN`.
+    Defined in :ref:`sec_cost`.
+
+    >>> import costmodel as cm
+    >>> cm.cost_per_million_output_tokens(1000.0, 2, 3.6, 700.0)   # 2 x 3.6 / 3600 / 1000 x 1e6; 2 x 700 / 1000 x 1e6
+    (2.0, 1400000.0)
+    """
+    r = _unknown_or_size("output_tokens_per_s", output_tokens_per_s)
+    n = V.size("n_devices", n_devices, minimum=1, integer=True, maximum=1e6)
+    price = _unknown_or_size("price_per_device_hour_usd", price_per_device_hour_usd, maximum=1e6)
+    power = _unknown_or_size("power_w", power_w, maximum=1e7)
+    u = V.fraction("utilisation", utilisation)
+    p = V.size("pue", pue, minimum=1.0, maximum=10.0)
+    V.broadcast(output_tokens_per_s=r, n_devices=n, price_per_device_hour_usd=price, power_w=power, utilisation=u,
+                pue=p)
+    usd, joules = per_million_output_tokens(r, n, price, power, u, p)
+    if all(np.ndim(x) == 0 for x in (output_tokens_per_s, n_devices, price_per_device_hour_usd, power_w,
+                                     utilisation, pue)):
+        return float(usd), float(joules)
+    return usd, joules
 
 
 def _energy_per_token(device_seconds, u_srv, hw, device_power_w, power_fraction, idle_power_w, pue):

@@ -835,6 +835,16 @@ ENERGY_PER_OUTPUT_TOKEN = (
                               S.P_dev: S.P_idle, S.u_pow: 1})
 )
 
+#: USD per output token when the output tokens carry all the paid time, the
+#: prompts' prefill included: n devices writing R_out output tokens a second
+#: in total, busy a fraction U of the paid hour. It equals
+#: (n_in COST_PER_INPUT_TOKEN + n_out COST_PER_OUTPUT_TOKEN) / n_out at the
+#: serving point, and is the c_tok of the lifecycle block at U = 1.
+COST_PER_OUTPUT_TOKEN_ALL_IN = TRAINING_COST_USD.subs(S.tau_dev, S.n_dev / (S.R_out * S.U_srv))
+#: Joules per output token the same way (busy time only: the devices at
+#: P_dev u, times the PUE).
+ENERGY_PER_OUTPUT_TOKEN_ALL_IN = TRAINING_ENERGY_J.subs(S.tau_dev, S.n_dev / S.R_out)
+
 # Speculative decoding -------------------------------------------------------
 
 #: Expected tokens one target step yields when each of gamma drafted tokens is

@@ -16,9 +16,10 @@
   parameters.
 * **Speculative decoding** (:func:`draft_pairs`): small and large models of
   the catalog that can share a vocabulary.
-* **API prices** (:func:`api_prices`, :func:`api_price_per_1m`,
-  :func:`api_usd_per_1m_output_tokens`): ``data/prices/api.csv``, asked for
-  at an explicit date as cloud prices are (:mod:`costmodel.prices`).
+* **API prices per output token** (:func:`api_usd_per_1m_output_tokens`,
+  :func:`dated_api_usd_per_1m_output_tokens`): a list price
+  (:func:`costmodel.api_cost_per_million_tokens`, at an explicit date) with
+  the prompt tokens each request brings.
 
 The inputs are dollars per request or per token and latencies, so this
 module does not depend on how those are obtained; the book computes them
@@ -42,15 +43,14 @@ from . import formulas as F
 from .architecture import Architecture
 from .catalog import DATA_DIR, model_table
 from .inference import decode, weight_bytes_stored
-from .prices import _as_date, _dates_agree
+from .prices import api_cost_per_million_tokens
 
 __all__ = [
     "routing_cost",
     "cascade_cost",
     "implied_escalation_rate",
-    "api_prices",
-    "api_price_per_1m",
     "api_usd_per_1m_output_tokens",
+    "dated_api_usd_per_1m_output_tokens",
     "lifecycle_cost",
     "ServingOption",
     "break_even_volume",
@@ -62,8 +62,6 @@ __all__ = [
     "published_quantisation_quality",
     "published_mmlu",
 ]
-
-API_CSV = DATA_DIR / "prices" / "api.csv"
 
 #: Largest dollar amount accepted (a trillion dollars: beyond it an input is a mistake).
 MAX_USD = 1e12
@@ -218,69 +216,6 @@ def implied_escalation_rate(saving, slm_usd_per_request, llm_usd_per_request, *,
 # ----------------------------------------------------------------------
 # API prices (data/prices/api.csv)
 # ----------------------------------------------------------------------
-@lru_cache(maxsize=None)
-def _api_frame() -> pd.DataFrame:
-    with API_CSV.open("rb") as f:
-        df = pd.read_csv(f, dtype={"date": str, "context_tier": str, "id": str, "model": str})
-    for col in ("date", "context_tier"):
-        df[col] = df[col].fillna("")
-    return df
-
-
-def api_prices(model: str | None = None) -> pd.DataFrame:
-    """The hosted-API price catalog (``data/prices/api.csv``), one row per
-    model, context tier and price change, with ``input_usd_per_1m_tokens``,
-    ``output_usd_per_1m_tokens`` and the ``date`` the price applied; with
-    ``model`` (as the price list names it, e.g. ``"gpt-4o-mini"``) only its
-    rows. A copy. Defined in :ref:`sec_hybrid`.
-    """
-    df = _api_frame()
-    if model is None:
-        return df.copy()
-    if model not in set(df["model"]):
-        raise ValueError(f"model={model!r} has no row in data/prices/api.csv (models: {sorted(set(df['model']))})")
-    return df[df["model"] == model].reset_index(drop=True)
-
-
-def api_price_per_1m(model: str, date: Any, *, provider: str | None = None,
-                     context_tier: str | None = None) -> dict[str, float]:
-    """USD per million input and output tokens of an API ``model`` at
-    ``date`` (``"2024"``, ``"2024-08"``, ``"2024-08-06"`` or a
-    ``datetime.date``; required, prices change), as
-    ``{"input_usd_per_1m_tokens": ..., "output_usd_per_1m_tokens": ...}``.
-    Dates match as in :func:`costmodel.price_per_device_hour` (one a prefix
-    of the other; undated rows never match). ``provider`` and
-    ``context_tier`` (``"<=128k"``) narrow the rows. Raises ``ValueError``
-    naming the dates that exist when none matches, and listing the rows when
-    several match at different prices. Defined in :ref:`sec_hybrid`.
-
-    >>> import costmodel as cm
-    >>> cm.api_price_per_1m("gpt-4o-mini", "2024-07-18")
-    {'input_usd_per_1m_tokens': 0.15, 'output_usd_per_1m_tokens': 0.6}
-    """
-    when = _as_date(date)
-    rows = api_prices(model)
-    for name, value, col in (("provider", provider, "provider"), ("context_tier", context_tier, "context_tier")):
-        if value is not None:
-            sub = rows[rows[col] == value]
-            if sub.empty:
-                raise ValueError(f"{name}={value!r}: no {model} price with it; {name}s: {sorted(set(rows[col]))}")
-            rows = sub
-    match = rows[rows["date"].apply(lambda d: _dates_agree(d, when))]
-    if match.empty:
-        raise ValueError(f"date={when!r}: no {model} price at that date; dates that exist: "
-                         f"{sorted(set(rows['date']) - {''})} (undated rows are never used for a date)")
-    cols = ["input_usd_per_1m_tokens", "output_usd_per_1m_tokens"]
-    prices = {tuple(r) for r in match[cols].itertuples(index=False)}
-    if len(prices) > 1:
-        listing = "; ".join(f"{r.id}: ${r.input_usd_per_1m_tokens}/${r.output_usd_per_1m_tokens} ({r.date}"
-                            f"{', ' + r.context_tier if r.context_tier else ''})" for r in match.itertuples())
-        raise ValueError(f"{len(match)} {model} prices match date={when!r} and disagree: {listing}. Pass provider=, "
-                         "context_tier= or a more precise date, or give the price yourself")
-    p_in, p_out = prices.pop()
-    return {"input_usd_per_1m_tokens": float(p_in), "output_usd_per_1m_tokens": float(p_out)}
-
-
 def api_usd_per_1m_output_tokens(input_usd_per_1m_tokens, output_usd_per_1m_tokens, input_tokens, output_tokens):
     """What an API charges per million output tokens once the prompt tokens
     each request brings are added: p_out + (n_in / n_out) p_in, the figure
@@ -296,6 +231,22 @@ def api_usd_per_1m_output_tokens(input_usd_per_1m_tokens, output_usd_per_1m_toke
         p_in=_usd("input_usd_per_1m_tokens", input_usd_per_1m_tokens),
         p_out=_usd("output_usd_per_1m_tokens", output_usd_per_1m_tokens),
         n_in=V.size("input_tokens", input_tokens), n_out=V.size("output_tokens", output_tokens, minimum=1))
+
+
+def dated_api_usd_per_1m_output_tokens(model: str, date: Any, input_tokens, output_tokens, *,
+                                       provider: str | None = None, context_tier: str | None = None):
+    """:func:`api_usd_per_1m_output_tokens` at the list price of an API
+    ``model`` at ``date`` (:func:`costmodel.api_cost_per_million_tokens`,
+    whose errors name the dates and rows that exist). Defined in
+    :ref:`sec_hybrid`.
+
+    >>> import costmodel as cm
+    >>> cm.dated_api_usd_per_1m_output_tokens("gpt-4o-mini", "2024-07-18", 1024, 256)   # 0.60 + 4 x 0.15
+    1.2
+    """
+    p = api_cost_per_million_tokens(model, date, provider, context_tier=context_tier)
+    return api_usd_per_1m_output_tokens(p.input_usd_per_1m_tokens, p.output_usd_per_1m_tokens, input_tokens,
+                                        output_tokens)
 
 
 # ----------------------------------------------------------------------

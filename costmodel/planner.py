@@ -5,7 +5,8 @@ papermill for one's own numbers) and the command line (``costmodel
 compare``) both call: for each model and device it finds the fewest devices
 that hold the model at the given format and traffic, and reports the serving
 operating point (:func:`costmodel.serving_point`), with dollars per million
-output tokens where a price per device-hour is given. :func:`export_table`
+output tokens at a given price per device-hour or at the catalog's cheapest
+offer on a given date. :func:`export_table`
 and :func:`export_chart` write the results for a report. Defined in
 :ref:`sec_planner`.
 """
@@ -19,8 +20,10 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from . import _validate as V
+from .cost import cost_per_million_output_tokens
 from .formats import weight_format
 from .inference import DEFAULT_MEMORY_FRACTION, min_devices, serving_point
+from .prices import _as_date, cheapest_offer
 
 __all__ = ["PARAMETER_TYPES", "check_parameters", "compare", "export_table", "export_chart"]
 
@@ -35,6 +38,7 @@ PARAMETER_TYPES: Mapping[str, tuple[type, ...]] = {
     "ttft_slo_s": (int, float, type(None)),
     "tpot_slo_s": (int, float, type(None)),
     "price_per_device_hour_usd": (dict, type(None)),
+    "price_date": (str, type(None)),
     "output_dir": (str, type(None)),
 }
 
@@ -60,17 +64,36 @@ def _ids(values, name: str) -> list[str]:
     return values
 
 
+def _price(hw, price_per_device_hour_usd, date) -> tuple[float, str, str]:
+    """(USD per device-hour or NaN, where it came from, why it is missing)."""
+    if date is not None:
+        try:
+            offer = cheapest_offer(hw, date)
+        except ValueError as e:  # no offer for the device at that date (compare checked the date)
+            return math.nan, "", f"no price: {e}"
+        return offer.usd_per_device_hour, offer.row_id, ""
+    price = price_per_device_hour_usd.get(hw.id) if isinstance(price_per_device_hour_usd, Mapping) \
+        else price_per_device_hour_usd
+    if price is None:
+        return math.nan, "", ""
+    return float(V.size("price_per_device_hour_usd", price, maximum=1e9)), "given", ""
+
+
 def compare(models: Iterable[str] | str, hardware: Iterable[str] | str, *, weight_dtypes: Iterable[str] | str = "bf16",
             input_tokens: int = 1024, output_tokens: int = 256, batch: int | None = None,
             n_devices: int | None = None, ttft_slo_s: float | None = None, tpot_slo_s: float | None = None,
-            price_per_device_hour_usd: Mapping[str, float] | float | None = None,
+            price_per_device_hour_usd: Mapping[str, float] | float | None = None, date: Any = None,
             efficiency=None, memory_fraction: float = DEFAULT_MEMORY_FRACTION) -> pd.DataFrame:
     """One row per model, device and weight format: the fewest devices that
     hold it (``n_devices``, default found by :func:`costmodel.min_devices`),
     the weight bytes, the largest batch, TTFT, TPOT and end-to-end latency,
     output tokens per second (group, per device, per user), and, with a price
-    per device-hour (one number, or a mapping from device id), dollars per
-    million output tokens at full utilisation. A model that fits on no group
+    per device-hour (one number, or a mapping from device id) or a ``date``
+    (each device's cheapest offer in the price catalog at that date,
+    :func:`costmodel.cheapest_offer`, named in ``price_source``; a device with
+    none is priced NaN and says why in ``note``), dollars per million output
+    tokens at full utilisation (:func:`costmodel.cost_per_million_output_tokens`:
+    the prompts' prefill is paid by the output tokens). A model that fits on no group
     of up to 1,024 devices is a row with ``fits`` False and the reason.
     Defined in :ref:`sec_planner`."""
     ms = _ids(models, "models")
@@ -86,13 +109,15 @@ def compare(models: Iterable[str] | str, hardware: Iterable[str] | str, *, weigh
         batch = int(V.size("batch", batch, minimum=1, integer=True))
     if n_devices is not None:
         n_devices = int(V.size("n_devices", n_devices, minimum=1, integer=True))
+    if date is not None and price_per_device_hour_usd is not None:
+        raise ValueError(f"price_per_device_hour_usd={price_per_device_hour_usd!r} and date={date!r}: give prices or "
+                         "the date of catalog prices, not both")
+    if date is not None:
+        date = _as_date(date)
     rows = []
     for a in archs:
         for hw in hws:
-            price = price_per_device_hour_usd.get(hw.id) if isinstance(price_per_device_hour_usd, Mapping) \
-                else price_per_device_hour_usd
-            if price is not None:
-                price = float(V.size("price_per_device_hour_usd", price, maximum=1e9))
+            price, price_source, price_note = _price(hw, price_per_device_hour_usd, date)
             for d in ds:
                 base = {"model": a.name, "hardware": hw.id, "weight_dtype": d, "input_tokens": n_in,
                         "output_tokens": n_out}
@@ -106,16 +131,16 @@ def compare(models: Iterable[str] | str, hardware: Iterable[str] | str, *, weigh
                     rows.append({**base, "fits": False, "note": str(e)})
                     continue
                 tps = sp["output_tokens_per_s"]
-                usd = price * n / 3600 / tps * 1e6 if price is not None and tps == tps and tps > 0 else math.nan
+                usd, _ = cost_per_million_output_tokens(tps, n, price)
                 rows.append({
                     **base, "n_devices": n, "fits": bool(sp["fits"]), "batch": sp["batch"],
                     "weight_bytes": sp["weight_bytes"], "ttft_s": sp["ttft_s"], "tpot_s": sp["tpot_s"],
                     "e2e_latency_s": sp["e2e_latency_s"], "output_tokens_per_s": tps,
                     "output_tokens_per_s_per_device": sp["output_tokens_per_s_per_device"],
                     "output_tokens_per_s_per_user": sp["output_tokens_per_s_per_user"],
-                    "decode_bound": sp["decode_bound"], "price_per_device_hour_usd": price if price is not None
-                    else math.nan, "usd_per_1m_output_tokens": usd,
-                    **({"slo_batch": sp["slo_batch"]} if "slo_batch" in sp else {}), "note": "",
+                    "decode_bound": sp["decode_bound"], "price_per_device_hour_usd": price,
+                    "price_source": price_source, "usd_per_1m_output_tokens": usd,
+                    **({"slo_batch": sp["slo_batch"]} if "slo_batch" in sp else {}), "note": price_note,
                 })
     return pd.DataFrame(rows)
 

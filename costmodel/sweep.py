@@ -12,13 +12,13 @@ nanoseconds. :func:`sweep_chunks` streams a grid larger than memory as
 DataFrames of at most ``chunk_rows`` rows; ``backend="dask"`` evaluates the
 same expressions on dask arrays.
 
-Money and energy per output token come from one small function,
-:func:`cost_per_million_output_tokens`, so that the cost module being built
-separately (dated catalog prices) can supply the prices and replace the
-arithmetic in one place. Today the caller passes ``price_per_device_hour_usd``
-(a number, or a mapping of device ids, e.g. built with
-:func:`costmodel.price_per_device_hour` at a date) and ``power_w``, which
-defaults to the catalog's ``tdp_w``.
+Money and energy per output token come from the cost module's one function
+(:func:`costmodel.cost_per_million_output_tokens`, whose kernel a sweep calls
+on every block). The price per device-hour is ``price_per_device_hour_usd``
+(a number, or a mapping of device ids) or, with ``date``, the cheapest dated
+offer the price catalog lists for each device (:func:`costmodel.cheapest_offer`;
+NaN for a device with none at that date); ``power_w`` defaults to the
+catalog's ``tdp_w``.
 
 :func:`feasible`, :func:`pareto_front` and :func:`cheapest` query a result;
 :func:`optimal_batch` treats the batch as a continuous axis and solves it
@@ -41,7 +41,9 @@ from . import _validate as V
 from . import inference as I
 from .architecture import Architecture
 from .catalog import Hardware
+from .cost import per_million_output_tokens
 from .formats import weight_format
+from .prices import _as_date, cheapest_offer
 
 __all__ = [
     "COLUMNS",
@@ -50,7 +52,6 @@ __all__ = [
     "sweep",
     "sweep_chunks",
     "sweep_size",
-    "cost_per_million_output_tokens",
     "feasible",
     "pareto_front",
     "cheapest",
@@ -75,23 +76,6 @@ COLUMNS = (
 )
 _LABELS = ("model", "hardware", "weight_dtype", "kv_dtype")
 _DTYPES = {"n_devices": np.int64, "fits": np.bool_, "decode_bound": np.int8}
-
-
-def cost_per_million_output_tokens(output_tokens_per_s, n_devices, price_per_device_hour_usd, power_w):
-    """Dollars and joules per million output tokens of a replica of
-    ``n_devices`` devices that writes ``output_tokens_per_s`` in total:
-    ``price x n_devices / 3600 / tokens_per_s x 1e6`` and
-    ``power x n_devices / tokens_per_s x 1e6``. NaN where a price, a power or
-    the throughput is unknown. The one place a sweep turns throughput into
-    money and energy: a cost module with dated catalog prices can replace
-    the prices passed in. Defined in :ref:`sec_sweeps`.
-
-    >>> cost_per_million_output_tokens(1000.0, 2, 3.6, 700.0)
-    (2.0, 1400000.0)
-    """
-    usd = price_per_device_hour_usd * n_devices / 3600.0 / output_tokens_per_s * 1e6
-    joules = power_w * n_devices / output_tokens_per_s * 1e6
-    return usd, joules
 
 
 # ----------------------------------------------------------------------
@@ -142,6 +126,14 @@ def _per_device(name: str, value, hws: list[Hardware], default) -> dict[int, flo
     return out
 
 
+def _dated_price(hw: Hardware, date) -> float:
+    """The cheapest catalog offer for ``hw`` at ``date``, NaN where none."""
+    try:
+        return cheapest_offer(hw, date).usd_per_device_hour
+    except ValueError:  # no offer for the device at that date (the date itself was checked in _plan)
+        return math.nan
+
+
 @dataclass(frozen=True)
 class _Entry:
     setup: Any  # inference._Setup
@@ -172,7 +164,8 @@ class _Plan:
 
 
 def _plan(models, hardware, *, batch, prompt_tokens, output_tokens, weight_dtype, kv_dtype, n_devices,
-          price_per_device_hour_usd, power_w, efficiency, memory_fraction, prefill_chunk_tokens, backend) -> _Plan:
+          price_per_device_hour_usd, date, power_w, efficiency, memory_fraction, prefill_chunk_tokens,
+          backend) -> _Plan:
     archs = _catalog_items("models", models, Architecture, V.as_arch)
     hws = _catalog_items("hardware", hardware, Hardware, V.as_hardware)
     fmts = [weight_format(w, "weight_dtype") for w in _items("weight_dtype", weight_dtype, (str,))]
@@ -190,7 +183,13 @@ def _plan(models, hardware, *, batch, prompt_tokens, output_tokens, weight_dtype
         raise ValueError(f"backend={backend!r} must be 'numpy' or 'dask'")
     if backend == "dask":
         _dask()
-    prices = _per_device("price_per_device_hour_usd", price_per_device_hour_usd, hws, lambda h: math.nan)
+    if date is not None and price_per_device_hour_usd is not None:
+        raise ValueError(f"price_per_device_hour_usd={price_per_device_hour_usd!r} and date={date!r}: give prices or "
+                         "the date of catalog prices, not both")
+    if date is not None:
+        date = _as_date(date)
+    prices = _per_device("price_per_device_hour_usd", price_per_device_hour_usd, hws,
+                         lambda h: math.nan if date is None else _dated_price(h, date))
     powers = _per_device("power_w", power_w, hws, lambda h: h.tdp_w)
     for h in hws:
         I._profile(efficiency, h)  # an unknown engine raises here, before any work
@@ -277,7 +276,7 @@ def _evaluate(plan: _Plan, e: _Entry, b, p, o) -> dict:
     n = s.layout.n_devices
     group_tps = b_ok * o / r["cycle_s"]
     tps = np.where(fits, group_tps, np.nan)
-    usd, joules = cost_per_million_output_tokens(tps, n, e.price, e.power)
+    usd, joules = per_million_output_tokens(tps, n, e.price, e.power, 1.0, 1.0)
     return {
         "batch": b_ok, "prompt_tokens": p, "output_tokens": o, "memory_per_device_bytes": r["total_bytes"],
         "max_batch": b_max, "fits": fits, "ttft_s": ttft, "tpot_s": tpot, "e2e_latency_s": ttft + (o - 1) * tpot,
@@ -383,7 +382,9 @@ _SWEEP_DOC = """``models`` (catalog ids or :class:`~costmodel.Architecture`),
     value or a list or array of values; the rows are their Cartesian
     product, in that order. ``price_per_device_hour_usd`` and ``power_w``
     (default: the catalog's ``tdp_w``) are a number for every device or a
-    mapping of device ids to numbers."""
+    mapping of device ids to numbers; instead of a price, ``date`` takes each
+    device's cheapest offer in the price catalog at that date
+    (:func:`costmodel.cheapest_offer`, NaN where there is none)."""
 
 
 def sweep_size(models, hardware, *, batch, prompt_tokens, output_tokens, weight_dtype="bf16", kv_dtype=None,
@@ -405,7 +406,7 @@ def sweep_size(models, hardware, *, batch, prompt_tokens, output_tokens, weight_
 
 
 def sweep_chunks(models, hardware, *, batch, prompt_tokens, output_tokens, weight_dtype="bf16", kv_dtype=None,
-                 n_devices=1, price_per_device_hour_usd=None, power_w=None, efficiency=None,
+                 n_devices=1, price_per_device_hour_usd=None, date=None, power_w=None, efficiency=None,
                  memory_fraction: float = I.DEFAULT_MEMORY_FRACTION,
                  prefill_chunk_tokens: int = I.DEFAULT_PREFILL_CHUNK_TOKENS, backend: str = "numpy",
                  chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: bool = False) -> Iterator[pd.DataFrame]:
@@ -427,7 +428,7 @@ def _plan_args(arguments: Mapping[str, Any]) -> dict:
 
 
 def sweep(models, hardware, *, batch, prompt_tokens, output_tokens, weight_dtype="bf16", kv_dtype=None,
-          n_devices=1, price_per_device_hour_usd=None, power_w=None, efficiency=None,
+          n_devices=1, price_per_device_hour_usd=None, date=None, power_w=None, efficiency=None,
           memory_fraction: float = I.DEFAULT_MEMORY_FRACTION,
           prefill_chunk_tokens: int = I.DEFAULT_PREFILL_CHUNK_TOKENS, backend: str = "numpy",
           max_rows: int = MAX_ROWS, progress: bool = False) -> pd.DataFrame:
@@ -444,7 +445,8 @@ def sweep(models, hardware, *, batch, prompt_tokens, output_tokens, weight_dtype
     ``output_tokens_per_s`` of the replica and ``..._per_device``, the
     binding resource of decode (``decode_bound``), the price and power used,
     and ``usd_per_1m_output_tokens`` and ``j_per_1m_output_tokens``
-    (:func:`cost_per_million_output_tokens`; NaN without a price or power).
+    (:func:`costmodel.cost_per_million_output_tokens` at full utilisation,
+    devices alone; NaN without a price or power).
     A configuration that does not fit has ``fits`` False and NaN throughput,
     cost and energy. Labels are categorical columns.
 

@@ -35,7 +35,7 @@ import pandas as pd
 
 from .catalog import DATA_DIR, list_hardware, list_models, load_hardware, load_model
 from .inference import DEFAULT_MEMORY_FRACTION, IDEAL, decode, memory_per_device, min_devices, serving_point
-from .prices import _dates_agree, cloud_prices, price_per_device_hour
+from .prices import _api_frame, _dates_agree, api_prices, cloud_prices, price_per_device_hour
 from .quantities import devices_needed, kv_cache_bytes_per_token, roofline_time_s, weight_bytes
 from .finetune import federated_finetune, full_finetune, qlora_finetune
 from .training import Parallelism, default_mfu, published_training_runs, training_flops, training_run
@@ -44,7 +44,7 @@ __all__ = [
     "SLM_MODELS", "LLM_MODELS", "CLOSED_MODELS", "ClosedModel", "VERDICTS", "DTYPES", "INPUT_TOKENS",
     "OUTPUT_TOKENS", "SERVING_BATCH", "BATCHES", "LATENCY_DEVICES", "PRICED_DEVICES", "PRICE_DATE",
     "TPOT_TARGETS_S", "EXPLORER_COLUMNS", "resolve_model", "model_kind", "display_name", "article_claims", "article_figures",
-    "benchmarks", "quantisation_perplexity", "api_prices", "mlperf_latency_target", "dated_price",
+    "benchmarks", "quantisation_perplexity", "mlperf_latency_target", "dated_price",
     "range_verdict", "parameters_table", "training_table", "fit_table", "minimum_hardware", "latency_table",
     "serving_cost_table", "cheapest_serving", "accuracy_table", "api_price_table", "summary_table", "facts",
     "fact_check", "explorer_data",
@@ -264,35 +264,6 @@ def _score(model: str, benchmark: str) -> float:
 def _ppl(model: str, method: str) -> float:
     df = _perplexity()
     return float(df[(df["model"] == model) & (df["method"] == method)]["wikitext2_perplexity"].iloc[0])
-
-
-@lru_cache(maxsize=None)
-def _api() -> pd.DataFrame:
-    df = _read(DATA_DIR / "prices" / "api.csv", dtype={"date": str, "context_tier": str})
-    df["date"] = df["date"].fillna("")
-    df["context_tier"] = df["context_tier"].fillna("")
-    return df
-
-
-def api_prices(model: str | None = None, provider: str | None = None) -> pd.DataFrame:
-    """Hosted-API list prices (``data/prices/api.csv``): USD per million
-    input and output tokens with the date the price applied and its source;
-    ``model`` (the name the price list uses) and ``provider`` select rows.
-    (A small loader: ``costmodel.prices`` has none for this file yet.) A copy.
-    Defined in :ref:`sec_slm_vs_llm`."""
-    df = _api()
-    if provider is not None:
-        if provider not in set(df["provider"]):
-            raise ValueError(f"provider={provider!r} is not one of {sorted(set(df['provider']))}")
-        df = df[df["provider"] == provider]
-    if model is not None:
-        names = sorted(set(df["model"]))
-        if model not in names:
-            close = difflib.get_close_matches(model, names, n=4, cutoff=0.5)
-            raise ValueError(f"model={model!r} has no row in data/prices/api.csv"
-                             + (f"; close names: {close}" if close else ""))
-        df = df[df["model"] == model]
-    return df.reset_index(drop=True).copy()
 
 
 @lru_cache(maxsize=None)
@@ -693,7 +664,7 @@ def api_price_table(models: Iterable[str] | str | None = None) -> pd.DataFrame:
     ``data/prices/api.csv`` named in ``API_ROWS``): provider, the model or
     size bucket priced, USD per million input and output tokens, date.
     Defined in :ref:`sec_slm_vs_llm`."""
-    api = _api().set_index("id")
+    api = _api_frame().set_index("id")
     rows = []
     for m in _models(models, ALL_MODELS):
         for rid in API_ROWS.get(m, ()):

@@ -115,6 +115,42 @@ def test_bad_numbers_name_the_argument():
         cm.cost_per_million_tokens("llama-3.1-8b", "h100-sxm", 1024, 0, price_per_device_hour=2)
 
 
+def test_dollars_per_output_token_with_the_prompts_by_hand():
+    # 2 devices at $3.60 per device-hour writing 1,000 tokens/s: $7.20 an hour over 3.6e6 tokens = $2 per 1M;
+    # 2 x 700 W over 1,000 tokens/s = 1.4 J per token. Half busy: twice the dollars, the same joules.
+    assert cm.cost_per_million_output_tokens(1000.0, 2, 3.6, 700.0) == (2.0, 1.4e6)
+    usd, joules = cm.cost_per_million_output_tokens(1000.0, 2, 3.6, 700.0, utilisation=0.5, pue=1.2)
+    assert (usd, joules) == (pytest.approx(4.0), pytest.approx(1.68e6))
+    # NaN means unknown (a device without a price, a configuration that does not fit), never an error
+    usd, joules = cm.cost_per_million_output_tokens(np.array([1000.0, np.nan, 0.0]), 1, np.nan, 700.0)
+    assert np.isnan(usd).all() and joules[0] == pytest.approx(7e5) and np.isnan(joules[1:]).all()
+
+
+def test_output_token_price_with_prompts_is_the_split_prices_recombined():
+    # The planner's and the sweeps' convention (output tokens pay the prompts' prefill too) against the
+    # cost module's split one: n_in x input price + n_out x output price, over n_out.
+    row = cm.cost_per_million_tokens("llama-3.1-8b", "h100-sxm", 1024, 256, batch=32, date="2026").iloc[0]
+    usd, _ = cm.cost_per_million_output_tokens(row["output_tokens_per_s"], 1, row["price_per_device_hour_usd"])
+    recombined = (1024 * row["usd_per_1m_input_tokens"] + 256 * row["usd_per_1m_output_tokens"]) / 256
+    assert usd == pytest.approx(recombined, rel=1e-12)
+    assert usd == pytest.approx(row["usd_per_request"] / 256 * 1e6, rel=1e-12)
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    (dict(price_per_device_hour_usd=-1.0), r"price_per_device_hour_usd=-1 must be at least 0"),
+    (dict(power_w=-5.0), r"power_w=-5 must be at least 0"),
+    (dict(n_devices=0), r"n_devices=0 must be at least 1"),
+    (dict(utilisation=0.0), r"utilisation=0.0 must be in \(0, 1\]"),
+    (dict(pue=0.5), r"pue=0.5 must be at least 1"),
+    (dict(output_tokens_per_s="fast"), r"output_tokens_per_s='fast' must be a number"),
+    (dict(output_tokens_per_s=np.ones(3), price_per_device_hour_usd=np.ones(2)), r"output_tokens_per_s.*price_per"),
+])
+def test_output_token_price_refuses_bad_numbers_by_name(kwargs, pattern):
+    args = dict(output_tokens_per_s=1000.0, n_devices=1, price_per_device_hour_usd=2.0, power_w=700.0) | kwargs
+    with pytest.raises(ValueError, match=pattern):
+        cm.cost_per_million_output_tokens(**args)
+
+
 def test_a_batch_that_does_not_fit_costs_nan():
     # Llama 3 70B in bf16 (141 GB) does not fit on one 80 GB H100 at any batch
     df = cm.cost_per_million_tokens("llama-3-70b", "h100-sxm", 1024, 256, batch=[1, 2], price_per_device_hour=2.49)

@@ -95,7 +95,7 @@ def test_implied_escalation_rate_inverts_the_saving():
 # ----------------------------------------------------------------------
 def _per_token(model, date):
     """USD per 1M output tokens with one input token per output token (RouteLLM's blog convention)."""
-    return cm.api_usd_per_1m_output_tokens(**cm.api_price_per_1m(model, date), input_tokens=1, output_tokens=1)
+    return cm.dated_api_usd_per_1m_output_tokens(model, date, input_tokens=1, output_tokens=1)
 
 
 GPT4 = [("gpt-4 (8k; 0314/0613)", "2023-03"), ("gpt-4-turbo (1106-preview, 0125, 2024-04-09)", "2023-11-06")]
@@ -258,17 +258,7 @@ def test_draft_pairs_share_publisher_and_vocabulary():
     assert (pairs["draft_active_params"] < pairs["target_active_params"]).all()
 
 
-def test_api_prices_at_a_date():
-    assert cm.api_price_per_1m("gpt-4o-mini", "2024-07-18") == {"input_usd_per_1m_tokens": 0.15,
-                                                                "output_usd_per_1m_tokens": 0.6}
-    # two context tiers at the same date disagree: the caller chooses
-    with pytest.raises(ValueError, match=r"2 gemini-1.5-pro prices match date='2024' and disagree"):
-        cm.api_price_per_1m("gemini-1.5-pro", "2024")
-    assert cm.api_price_per_1m("gemini-1.5-pro", "2024", context_tier="<=128k")["output_usd_per_1m_tokens"] == 10.5
-    with pytest.raises(ValueError, match=r"date='2022': no gpt-4o-mini price at that date; dates that exist"):
-        cm.api_price_per_1m("gpt-4o-mini", "2022")
-    with pytest.raises(ValueError, match=r"model='gpt-9' has no row"):
-        cm.api_prices("gpt-9")
+def test_api_price_per_output_token():
     # 1024 in and 256 out at 0.15 / 0.60 per 1M: 0.60 + 4 x 0.15 = 1.20 per 1M output tokens
     assert cm.api_usd_per_1m_output_tokens(0.15, 0.6, 1024, 256) == pytest.approx(1.2)
 

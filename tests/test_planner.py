@@ -29,6 +29,20 @@ def test_compare_is_the_serving_point_on_the_fewest_devices():
     assert row["usd_per_1m_output_tokens"] == pytest.approx(2.5 * 2 / 3600 / sp["output_tokens_per_s"] * 1e6)
 
 
+def test_compare_prices_each_device_at_its_cheapest_dated_offer():
+    df = planner.compare(["llama-3-8b"], ["h100-sxm", "l4"], date="2026").set_index("hardware")
+    # data/prices/cloud.csv: Lambda's H100 SXM at $2.49 (2026-04) is the cheapest 2026 offer; no L4 row
+    h100 = df.loc["h100-sxm"]
+    assert (h100["price_per_device_hour_usd"], h100["price_source"]) == (2.49, "lambda/h100-sxm/on-demand/2.49")
+    assert h100["usd_per_1m_output_tokens"] == pytest.approx(2.49 / 3600 / h100["output_tokens_per_s"] * 1e6)
+    l4 = df.loc["l4"]
+    assert l4["fits"] and pd.isna(l4["usd_per_1m_output_tokens"]) and "hardware='l4' has no row" in l4["note"]
+    with pytest.raises(ValueError, match=r"price_per_device_hour_usd=2.0 and date='2026': give prices or"):
+        planner.compare(["llama-3-8b"], ["h100-sxm"], price_per_device_hour_usd=2.0, date="2026")
+    with pytest.raises(ValueError, match=r"date='last year' must be a date"):
+        planner.compare(["llama-3-8b"], ["h100-sxm"], date="last year")
+
+
 def test_compare_reports_what_does_not_fit():
     # Llama-2-70B in bf16 (138 GB) on an Apple M2 (24 GB, no interconnect in the catalog): a row saying so
     df = planner.compare(["llama-2-70b"], ["apple-m2"], weight_dtypes=["bf16"])
@@ -98,6 +112,12 @@ def test_cli_compare_prints_a_table_and_writes_csv(tmp_path):
     expected = planner.compare(["llama-3-8b", "phi-2"], ["h100-sxm"], input_tokens=512, output_tokens=64,
                                price_per_device_hour_usd=2.5)
     assert df["output_tokens_per_s"].tolist() == pytest.approx(expected["output_tokens_per_s"].tolist())
+
+
+def test_cli_prices_at_a_date():
+    r = _cli("compare", "llama-3-8b", "--hardware", "h100-sxm", "--date", "2026")
+    assert r.returncode == 0, r.stderr
+    assert "lambda/h100-sxm/on-demand/2.49" in r.stdout
 
 
 @pytest.mark.parametrize("args, pattern", [

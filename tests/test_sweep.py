@@ -72,6 +72,21 @@ def test_sampled_rows_equal_serving_point(grid):
         assert r["j_per_1m_output_tokens"] == pytest.approx(tdp * n / tps * 1e6, rel=1e-12, nan_ok=True)
 
 
+def test_a_date_prices_each_device_at_its_cheapest_catalog_offer():
+    df = cm.sweep("llama-3-8b", ["h100-sxm", "l4"], batch=[1, 32], prompt_tokens=512, output_tokens=128, date="2026")
+    # data/prices/cloud.csv: Lambda's H100 SXM at $2.49 is the cheapest 2026 offer; the catalog has no L4 price
+    h100, l4 = df[df["hardware"] == "h100-sxm"], df[df["hardware"] == "l4"]
+    assert (h100["price_per_device_hour_usd"] == cm.cheapest_offer("h100-sxm", "2026").usd_per_device_hour).all()
+    assert h100["usd_per_1m_output_tokens"].tolist() == pytest.approx(
+        (2.49 / 3600 / h100["output_tokens_per_s"] * 1e6).tolist(), rel=1e-12)
+    assert l4["price_per_device_hour_usd"].isna().all() and l4["usd_per_1m_output_tokens"].isna().all()
+    with pytest.raises(ValueError, match=r"price_per_device_hour_usd=3.0 and date='2026': give prices or"):
+        cm.sweep("llama-3-8b", "h100-sxm", batch=1, prompt_tokens=512, output_tokens=128, date="2026",
+                 price_per_device_hour_usd=3.0)
+    with pytest.raises(ValueError, match=r"date=2026 must be a date"):
+        cm.sweep("llama-3-8b", "h100-sxm", batch=1, prompt_tokens=512, output_tokens=128, date=2026)
+
+
 def test_rows_that_do_not_fit_have_nan_throughput_and_cost(grid):
     miss = grid[~grid["fits"]]
     assert len(miss) and (miss["batch"] == 100_000).any()

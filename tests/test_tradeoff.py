@@ -210,10 +210,10 @@ def test_dated_price_agrees_with_price_per_device_hour():
 
 def test_api_prices_loader():
     # OpenAI GPT-4 (8k): $30 / $60 per 1M tokens from March 2023 (LangChain price map, Ibbaka)
-    g = tr.api_prices("gpt-4 (8k; 0314/0613)")
+    g = cm.api_prices("gpt-4 (8k; 0314/0613)")
     assert (g["input_usd_per_1m_tokens"].iloc[0], g["output_usd_per_1m_tokens"].iloc[0]) == (30, 60)
     with pytest.raises(ValueError, match="close names"):
-        tr.api_prices("gpt-4-8k")
+        cm.api_prices("gpt-4-8k")
     assert set(tr.api_price_table()["model"]) == set(tr.ALL_MODELS)
 
 
