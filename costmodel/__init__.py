@@ -111,6 +111,7 @@ from .cost import (
     edge_energy_per_token,
     energy_kwh,
     energy_per_million_tokens,
+    published_speculative,
     speculative_decode,
     speculative_speedup,
 )
@@ -222,6 +223,7 @@ __all__ = [
     "break_even_acceptance_rate",
     "speculative_decode",
     "best_draft_tokens",
+    "published_speculative",
     # fine-tuning and scaling laws (sec_finetune)
     "lora_targets",
     "lora_params",

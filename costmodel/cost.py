@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -51,7 +52,7 @@ import numpy as np
 import pandas as pd
 from . import _validate as V
 from . import formulas as F
-from .catalog import Hardware, list_hardware
+from .catalog import DATA_DIR, Hardware, list_hardware
 from .inference import DEFAULT_MEMORY_FRACTION, EfficiencyProfile, decode, memory_per_device, prefill, serving_point
 from .prices import DEFAULT_CARBON_INTENSITY_ID, DEFAULT_PUE_ID, cheapest_offer, energy_value
 from ._validate import ArchLike, ArrayLike, HardwareLike
@@ -59,8 +60,7 @@ from ._validate import ArchLike, ArrayLike, HardwareLike
 __all__ = [
     "EdgeDevice",
     "EDGE_DEVICES",
-    "PUBLISHED_SPECULATIVE",
-    "CHEN2023_SPEEDUP_RANGE",
+    "published_speculative",
     "API_OPEN_WEIGHTS",
     "energy_kwh",
     "co2e_kg",
@@ -522,35 +522,49 @@ def edge_energy_per_token(arch: ArchLike, device: str | EdgeDevice | Hardware = 
 # ----------------------------------------------------------------------
 # Speculative decoding
 # ----------------------------------------------------------------------
-#: Published speculative-decoding results the chapter compares with
-#: (``/work/shared/reference/hybrid.md`` section B; they belong in
-#: ``data/measurements/`` and are here until it has a table for them): for
-#: each, the target and draft, the acceptance rate alpha, the draft length
-#: gamma where the paper states it, the draft's cost ratio c, and the
-#: measured walltime speed-up. Leviathan, Kalman and Matias (2023), table 2
-#: (alpha, gamma, speed-up) and table 4 (c); T5-XXL (11B) target, one TPU v4,
-#: batch 1.
-PUBLISHED_SPECULATIVE: tuple[Mapping[str, Any], ...] = tuple(MappingProxyType(r) for r in (
-    {"source": "leviathan2023fast", "setting": "EnDe, greedy", "target": "T5-XXL", "draft": "T5-small",
-     "acceptance_rate": 0.75, "draft_tokens": 7, "cost_ratio": 0.02, "speedup": 3.4},
-    {"source": "leviathan2023fast", "setting": "EnDe, temperature 1", "target": "T5-XXL", "draft": "T5-small",
-     "acceptance_rate": 0.62, "draft_tokens": 7, "cost_ratio": 0.02, "speedup": 2.6},
-    {"source": "leviathan2023fast", "setting": "CNN/DM, greedy", "target": "T5-XXL", "draft": "T5-small",
-     "acceptance_rate": 0.65, "draft_tokens": 5, "cost_ratio": 0.02, "speedup": 3.1},
-    {"source": "leviathan2023fast", "setting": "CNN/DM, temperature 1", "target": "T5-XXL", "draft": "T5-small",
-     "acceptance_rate": 0.53, "draft_tokens": 5, "cost_ratio": 0.02, "speedup": 2.3},
-    {"source": "leviathan2023fast", "setting": "EnDe, greedy", "target": "T5-XXL", "draft": "T5-base",
-     "acceptance_rate": 0.80, "draft_tokens": math.nan, "cost_ratio": 0.04, "speedup": 2.8},
-    {"source": "leviathan2023fast", "setting": "EnDe, greedy", "target": "T5-XXL", "draft": "T5-large",
-     "acceptance_rate": 0.82, "draft_tokens": math.nan, "cost_ratio": 0.11, "speedup": 1.7},
-))
+#: Published speculative-decoding results the chapter compares with, one row
+#: per published number (``data/measurements/speculative.csv``, see its README).
+SPECULATIVE_CSV = DATA_DIR / "measurements" / "speculative.csv"
+_SPEC_KEYS = ["method", "target", "draft", "setting", "bibkey"]
 
 
-#: Chen et al. (2023), abstract: speculative sampling speeds up Chinchilla 70B's
-#: decoding 2 to 2.5 times in a distributed setup (the draft model's size is
-#: not in the record the project read; acceptance rates and draft lengths are
-#: in the paper's body, not in that record either).
-CHEN2023_SPEEDUP_RANGE: tuple[float, float] = (2.0, 2.5)
+@lru_cache(maxsize=None)
+def _published_speculative() -> pd.DataFrame:
+    with SPECULATIVE_CSV.open("rb") as f:
+        long = pd.read_csv(f, dtype={"published": str, "retrieved": str}, keep_default_na=False)
+    long["value"] = long["value"].astype(float)
+    # the draft's cost ratio c is published once per target and draft, for every task
+    c = long[long["metric"] == "cost_ratio"].set_index(["target", "draft"])["value"]
+    rows = []
+    for key, g in long[long["metric"] != "cost_ratio"].groupby(_SPEC_KEYS, sort=False, dropna=False):
+        v = dict(zip(g["metric"] + g["value_kind"].map({"range_low": "_low", "range_high": "_high"}).fillna(""),
+                     g["value"]))
+        speed = v.get("speedup", math.nan)
+        rows.append({**dict(zip(_SPEC_KEYS, key)),
+                     "acceptance_rate": v.get("acceptance_rate", math.nan),
+                     "draft_tokens": v.get("draft_tokens", math.nan),
+                     "cost_ratio": float(c.get((key[1], key[2]), math.nan)),
+                     "speedup": speed, "speedup_low": v.get("speedup_low", speed),
+                     "speedup_high": v.get("speedup_high", speed),
+                     "tag": "V2" if (g["tag"] != "V1").any() else "V1", "ids": ";".join(g["id"])})
+    df = pd.DataFrame(rows).rename(columns={"bibkey": "source"})
+    df["draft"] = df["draft"].replace("", None)
+    return df
+
+
+def published_speculative() -> pd.DataFrame:
+    """Published speculative-decoding results (``data/measurements/speculative.csv``),
+    one row per result: ``source`` (BibTeX key), method, target, draft,
+    setting, the acceptance rate alpha, the draft length gamma
+    (``draft_tokens``) where the source states it, the draft's cost ratio c
+    and the measured walltime ``speedup``; a published range has ``speedup``
+    NaN and its ends in ``speedup_low`` and ``speedup_high`` (equal to
+    ``speedup`` for a single value). NaN wherever the record gives no figure.
+    Leviathan, Kalman and Matias (2023), tables 2 and 4 (T5-XXL target, one
+    TPU v4, batch 1); Chen et al. (2023), abstract (Chinchilla 70B, 2 to 2.5
+    times). A copy. Defined in :ref:`sec_speculative`.
+    """
+    return _published_speculative().copy()
 
 
 def _acceptance(value) -> np.ndarray:

@@ -44,6 +44,7 @@ from .architecture import Architecture
 from .catalog import DATA_DIR, model_table
 from .inference import decode, weight_bytes_stored
 from .prices import api_cost_per_million_tokens
+from .tradeoff import benchmarks, quantisation_perplexity
 
 __all__ = [
     "routing_cost",
@@ -581,88 +582,95 @@ def draft_pairs() -> pd.DataFrame:
 # ----------------------------------------------------------------------
 # Published results the chapter compares with
 # ----------------------------------------------------------------------
-#: Published routing and cascade results (as fractions). ``llm_call_share``:
-#: share of requests the large model answered; ``cost_reduction``: against
-#: the large model alone. ``bound`` is how the source states the figure.
-_ROUTING_RESULTS = (
-    # Ong et al. (RouteLLM), arXiv:2406.18665: best (matrix-factorisation) router trained with
-    # GPT-4-judge augmentation, GPT-4 strong, Mixtral 8x7B weak, at 95% of GPT-4's MT-Bench score.
-    # Cost reduction: project page sky.cs.berkeley.edu/project/routellm ("over 85%", read as 0.85);
-    # share sent to GPT-4: about 14% (read in a secondary summary of the paper, llmdeal.me).
-    dict(system="RouteLLM", benchmark="MT-Bench", strategy="router", strong="GPT-4", weak="Mixtral 8x7B",
-         llm_call_share=0.14, cost_reduction=0.85, bound="over (cost); about (share)",
-         quality="95% of GPT-4", source="ong2024routellm"),
-    dict(system="RouteLLM", benchmark="MMLU", strategy="router", strong="GPT-4", weak="Mixtral 8x7B",
-         llm_call_share=math.nan, cost_reduction=0.45, bound="about", quality="95% of GPT-4",
-         source="ong2024routellm"),
-    dict(system="RouteLLM", benchmark="GSM8K", strategy="router", strong="GPT-4", weak="Mixtral 8x7B",
-         llm_call_share=math.nan, cost_reduction=0.35, bound="about", quality="95% of GPT-4",
-         source="ong2024routellm"),
-    # Ding et al. (Hybrid LLM), ICLR 2024, arXiv:2404.14618, abstract: "up to 40% fewer calls to the
-    # large model, with no drop in response quality" (calls, not dollars).
-    dict(system="Hybrid LLM", benchmark="MixInstruct", strategy="router", strong="large model", weak="small model",
-         llm_call_share=0.60, cost_reduction=math.nan, bound="up to 40% fewer calls", quality="no drop",
-         source="ding2024hybrid"),
-    # Chen, Zaharia and Zou (FrugalGPT), arXiv:2305.05176, abstract: up to 98% cost reduction
-    # while matching the best single LLM (GPT-4), a learned cascade over commercial APIs.
-    dict(system="FrugalGPT", benchmark="several", strategy="cascade", strong="GPT-4", weak="cheaper APIs",
-         llm_call_share=math.nan, cost_reduction=0.98, bound="up to", quality="matches GPT-4",
-         source="chen2023frugalgpt"),
-    # Aggarwal et al. (AutoMix), NeurIPS 2024, arXiv:2310.12963: "reducing computational cost by
-    # over 50% for comparable performance" (self-verification, then a POMDP router).
-    dict(system="AutoMix", benchmark="five reasoning sets", strategy="cascade", strong="larger LM",
-         weak="smaller LM", llm_call_share=math.nan, cost_reduction=0.50, bound="over",
-         quality="comparable", source="aggarwal2024automix"),
-)
+ROUTING_CSV = DATA_DIR / "measurements" / "routing.csv"
+
+#: How ``value_kind`` in ``data/measurements/`` reads as a bound.
+_BOUND_WORDS = {"lower_bound": "over", "upper_bound": "up to", "approx": "about", "point": "as stated"}
+_METRIC_WORDS = {"cost_reduction": "cost", "llm_call_share": "share", "llm_calls_avoided": "fewer calls"}
+_RESULT_KEYS = ["system", "benchmark", "strategy", "strong", "weak", "quality", "bibkey"]
+
+
+@lru_cache(maxsize=None)
+def _routing_results() -> pd.DataFrame:
+    with ROUTING_CSV.open("rb") as f:
+        long = pd.read_csv(f, dtype={"published": str, "retrieved": str})
+    rows = []
+    for key, g in long.groupby(_RESULT_KEYS, sort=False, dropna=False):
+        v = dict(zip(g["metric"], g["value"].astype(float)))
+        share = v.get("llm_call_share", 1 - v["llm_calls_avoided"] if "llm_calls_avoided" in v else math.nan)
+        kinds = [(_BOUND_WORDS[k], _METRIC_WORDS[m]) for m, k in zip(g["metric"], g["value_kind"])]
+        bound = kinds[0][0] if len(kinds) == 1 else "; ".join(f"{w} ({m})" for w, m in kinds)
+        rows.append({**dict(zip(_RESULT_KEYS, key)), "llm_call_share": share,
+                     "cost_reduction": v.get("cost_reduction", math.nan), "bound": bound,
+                     "ids": ";".join(g["id"]), "tag": "V2" if (g["tag"] != "V1").any() else "V1"})
+    df = pd.DataFrame(rows).rename(columns={"bibkey": "source"})
+    return df[["system", "benchmark", "strategy", "strong", "weak", "llm_call_share", "cost_reduction", "bound",
+               "quality", "source", "tag", "ids"]]
 
 
 def published_routing_results() -> pd.DataFrame:
-    """Published routing and cascade results, one row each: system,
-    benchmark, strategy (router or cascade), the strong and weak models,
-    ``llm_call_share`` and ``cost_reduction`` (fractions; NaN where the
-    source gives none), how the source bounds the figure, the quality kept
-    and the BibTeX key of the source. Defined in :ref:`sec_hybrid`.
+    """Published routing and cascade results (``data/measurements/routing.csv``),
+    one row per system and benchmark: strategy (router or cascade), the
+    strong and weak models, ``llm_call_share`` (share of requests the large
+    model answered; one minus the share of calls avoided where the source
+    states that) and ``cost_reduction`` against the large model alone
+    (fractions; NaN where the source gives none), how the source bounds each
+    figure, the quality kept, the BibTeX key of the work (``source``), the
+    weakest tag of its figures and the ids of its rows in the file. A copy.
+    Defined in :ref:`sec_hybrid`.
     """
-    return pd.DataFrame(list(_ROUTING_RESULTS))
+    return _routing_results().copy()
 
 
-#: WikiText-2 perplexity of Llama 2 models in 16 bit and in 4 bit (AWQ,
-#: group 128): Lin et al., "AWQ", arXiv:2306.00978, Table 4 (read in a copy).
-_AWQ_PERPLEXITY = (
-    ("llama-2-7b", "fp16", 5.47), ("llama-2-7b", "int4", 5.60),
-    ("llama-2-13b", "fp16", 4.88), ("llama-2-13b", "int4", 4.97),
-    ("llama-2-70b", "fp16", 3.32), ("llama-2-70b", "int4", 3.41),
-)
+#: Lin et al.'s AWQ (group 128) rows of ``data/quality/quantisation_perplexity.csv``,
+#: under their :mod:`costmodel.formats` names, and how the chapter labels them.
+_AWQ_METHODS = {"fp16": ("fp16", "16-bit baseline"), "int4-awq": ("int4", "AWQ, group 128")}
+_AWQ_ARXIV, _AWQ_KEY = "arXiv:2306.00978", "lin2023awq"
 
 
 def published_quantisation_quality() -> pd.DataFrame:
     """WikiText-2 perplexity (lower is better) of Llama 2 7B, 13B and 70B in
-    16 bit and in 4-bit AWQ (group 128), from Lin et al.'s Table 4: one row
+    16 bit and in 4-bit AWQ (group 128), from Lin et al.'s Table 4: the AWQ
+    and FP16 rows of :func:`costmodel.tradeoff.quantisation_perplexity`, one
     per model and ``weight_dtype`` (the :mod:`costmodel.formats` name), with
-    the BibTeX key of the source. Defined in :ref:`sec_hybrid`.
+    the chapter's label of the method and the BibTeX key of the source.
+    Defined in :ref:`sec_hybrid`.
     """
-    df = pd.DataFrame(_AWQ_PERPLEXITY, columns=["model", "weight_dtype", "wikitext2_perplexity"])
-    df["method"] = df["weight_dtype"].map({"fp16": "16-bit baseline", "int4": "AWQ, group 128"})
-    df["source"] = "lin2023awq"
-    return df
+    q = quantisation_perplexity()
+    q = q[q["method"].isin(list(_AWQ_METHODS)) & q["source"].str.contains(_AWQ_ARXIV, regex=False)]
+    return pd.DataFrame({
+        "model": q["model"], "weight_dtype": q["method"].map(lambda m: _AWQ_METHODS[m][0]),
+        "wikitext2_perplexity": q["wikitext2_perplexity"].astype(float),
+        "method": q["method"].map(lambda m: _AWQ_METHODS[m][1]), "source": _AWQ_KEY,
+    }).reset_index(drop=True)
 
 
-#: MMLU (5-shot, %) of a mixture of experts and of the dense models beside it:
-#: Jiang et al., "Mixtral of Experts", arXiv:2401.04088, Table 2 (Mixtral 8x7B);
-#: Touvron et al., "Llama 2", arXiv:2307.09288, Table 3 (Llama 2 7B, 13B, 70B).
-#: The two papers evaluate with their own pipelines.
-_MMLU = (
-    ("mixtral-8x7b-v0.1", 70.6, "jiang2024mixtral", "Table 2, 5-shot"),
-    ("llama-2-7b", 45.3, "touvron2023llama2", "Table 3, 5-shot"),
-    ("llama-2-13b", 54.8, "touvron2023llama2", "Table 3, 5-shot"),
-    ("llama-2-70b", 68.9, "touvron2023llama2", "Table 3, 5-shot"),
-)
+#: Which paper's MMLU (5-shot) the chapter quotes for each model: Jiang et al.,
+#: "Mixtral of Experts", for Mixtral 8x7B; Touvron et al., "Llama 2", for the
+#: Llama 2 models (arXiv id as ``data/quality/benchmarks.csv`` cites it, and
+#: the BibTeX key). The two papers evaluate with their own pipelines.
+_MMLU_SOURCES = {
+    "mixtral-8x7b-v0.1": ("arXiv:2401.04088", "jiang2024mixtral"),
+    "llama-2-7b": ("arXiv:2307.09288", "touvron2023llama2"),
+    "llama-2-13b": ("arXiv:2307.09288", "touvron2023llama2"),
+    "llama-2-70b": ("arXiv:2307.09288", "touvron2023llama2"),
+}
 
 
 def published_mmlu() -> pd.DataFrame:
     """Published MMLU scores (5-shot, percent) of Mixtral 8x7B and of the
-    Llama 2 models, one row per model with the BibTeX key and the table of
-    its source; each paper evaluates with its own pipeline.
-    Defined in :ref:`sec_hybrid`.
+    Llama 2 models, from :func:`costmodel.tradeoff.benchmarks`: one row per
+    model with its paper's BibTeX key and the table of its source; each paper
+    evaluates with its own pipeline. Defined in :ref:`sec_hybrid`.
     """
-    return pd.DataFrame(_MMLU, columns=["model", "mmlu", "source", "source_detail"])
+    b = benchmarks()
+    b = b[b["benchmark"] == "MMLU"]
+    rows = []
+    for model, (arxiv, key) in _MMLU_SOURCES.items():
+        hit = b[(b["model"] == model) & b["source"].str.contains(arxiv, regex=False)]
+        if len(hit) != 1:
+            raise LookupError(f"data/quality/benchmarks.csv has {len(hit)} MMLU rows of {model} from {arxiv}, not one")
+        r = hit.iloc[0]
+        rows.append({"model": model, "mmlu": float(r["score"]), "source": key,
+                     "source_detail": f"{r['source_detail']}, {r['setting']}"})
+    return pd.DataFrame(rows)

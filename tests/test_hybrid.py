@@ -143,8 +143,60 @@ def test_hybrid_llm_fewer_calls_is_a_smaller_saving():
 def test_published_results_cite_keys_in_the_bibliography():
     keys = set(re.findall(r"^@\w+\{([^,\s]+),", (ROOT / "references.bib").read_text(encoding="utf-8"), re.M))
     used = set(cm.published_routing_results()["source"]) | set(cm.published_quantisation_quality()["source"]) \
-        | set(cm.published_mmlu()["source"])
+        | set(cm.published_mmlu()["source"]) | set(cm.published_speculative()["source"])
     assert used <= keys, sorted(used - keys)
+
+
+def test_published_routing_results_are_the_data_file():
+    # data/measurements/routing.csv, one row per system and benchmark with the columns book/hybrid.md reads
+    pub = cm.published_routing_results()
+    assert {"system", "benchmark", "strategy", "strong", "weak", "llm_call_share", "cost_reduction", "bound",
+            "quality", "source"} <= set(pub.columns)
+    idx = pub.set_index(["system", "benchmark"])
+    assert idx.index.is_unique
+    assert set(idx.index) == {("RouteLLM", "MT-Bench"), ("RouteLLM", "MMLU"), ("RouteLLM", "GSM8K"),
+                              ("Hybrid LLM", "MixInstruct"), ("FrugalGPT", "several"),
+                              ("AutoMix", "five reasoning sets")}
+    # FrugalGPT (arXiv:2305.05176) "up to 98%", AutoMix (NeurIPS 2024) "over 50%": cascades
+    assert idx.loc[("FrugalGPT", "several"), "cost_reduction"] == 0.98
+    assert idx.loc[("AutoMix", "five reasoning sets"), "cost_reduction"] == 0.50
+    assert set(idx.loc[idx["strategy"] == "cascade"].index.get_level_values(0)) == {"FrugalGPT", "AutoMix"}
+    # Hybrid LLM states calls avoided (up to 40%), so the large model still answers 60%
+    assert idx.loc[("Hybrid LLM", "MixInstruct"), "llm_call_share"] == pytest.approx(0.60, abs=1e-12)
+    assert np.isnan(idx.loc[("Hybrid LLM", "MixInstruct"), "cost_reduction"])
+    # the MT-Bench share was read in a secondary source: the result carries the weaker tag
+    assert idx.loc[("RouteLLM", "MT-Bench"), "tag"] == "V2"
+    assert idx.loc[("RouteLLM", "MT-Bench"), "bound"] == "over (cost); about (share)"
+    # a copy: changing it changes nothing the next caller sees
+    pub.loc[0, "cost_reduction"] = 0.0
+    assert cm.published_routing_results().loc[0, "cost_reduction"] == 0.85
+
+
+def test_published_quantisation_quality_is_a_view_of_the_awq_rows():
+    from costmodel import tradeoff as tr
+    q = cm.published_quantisation_quality()
+    assert list(q.columns) == ["model", "weight_dtype", "wikitext2_perplexity", "method", "source"]
+    got = q.set_index(["model", "weight_dtype"])["wikitext2_perplexity"]
+    assert set(got.index) == {(m, d) for m in ("llama-2-7b", "llama-2-13b", "llama-2-70b") for d in ("fp16", "int4")}
+    # int4 is AWQ's INT4 (group 128) column of Lin et al. Table 4: 5.60, 4.97, 3.41 against FP16 5.47, 4.88, 3.32
+    assert [got[m, "int4"] for m in ("llama-2-7b", "llama-2-13b", "llama-2-70b")] == [5.60, 4.97, 3.41]
+    assert [got[m, "fp16"] for m in ("llama-2-7b", "llama-2-13b", "llama-2-70b")] == [5.47, 4.88, 3.32]
+    csv = tr.quantisation_perplexity().set_index(["model", "method"])["wikitext2_perplexity"]
+    for (m, d), v in got.items():
+        assert v == csv[m, {"fp16": "fp16", "int4": "int4-awq"}[d]]
+
+
+def test_published_mmlu_is_a_view_of_the_benchmark_file():
+    from costmodel import tradeoff as tr
+    mmlu = cm.published_mmlu().set_index("model")
+    assert mmlu.index.is_unique
+    # Jiang et al. (Mixtral of Experts) Table 2: 70.6; Touvron et al. (Llama 2) Table 3: 45.3, 54.8, 68.9
+    assert mmlu["mmlu"].to_dict() == {"mixtral-8x7b-v0.1": 70.6, "llama-2-7b": 45.3, "llama-2-13b": 54.8,
+                                      "llama-2-70b": 68.9}
+    assert set(mmlu["source"]) == {"jiang2024mixtral", "touvron2023llama2"}
+    b = tr.benchmarks()
+    for model, score in mmlu["mmlu"].items():
+        assert score in set(b.loc[(b["model"] == model) & (b["benchmark"] == "MMLU"), "score"])
 
 
 # ----------------------------------------------------------------------

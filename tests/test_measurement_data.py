@@ -51,6 +51,8 @@ TRAINING_UNITS = {
     "mfu": "1",
     "hfu": "1",
 }
+ROUTING_UNITS = {"cost_reduction": "1", "llm_call_share": "1", "llm_calls_avoided": "1"}
+SPECULATIVE_UNITS = {"acceptance_rate": "1", "draft_tokens": "token", "cost_ratio": "1", "speedup": "1"}
 FRACTIONS = {"bandwidth_utilisation", "latency_reduction_fraction", "mfu", "hfu"}
 VALUE_KINDS = {"point", "approx", "lower_bound", "upper_bound", "range_low", "range_high", "estimate",
                "nominal", "fit", "limit", "illustrative"}
@@ -65,6 +67,8 @@ ID = re.compile(r"^[a-z0-9][a-z0-9._/\-]*$")
 FILES = {
     "inference": DATA / "measurements" / "inference.csv",
     "training": DATA / "measurements" / "training.csv",
+    "routing": DATA / "measurements" / "routing.csv",
+    "speculative": DATA / "measurements" / "speculative.csv",
     "api": DATA / "prices" / "api.csv",
     "cloud": DATA / "prices" / "cloud.csv",
     "energy": DATA / "prices" / "energy.csv",
@@ -79,6 +83,10 @@ REQUIRED = {
     "training": COMMON + HARDWARE_COLS + [
         "run", "phase", "model", "model_in_catalog", "model_name", "n_devices", "parallelism", "precision",
         "metric", "value", "unit", "value_kind", "value_as_published"],
+    "routing": COMMON + ["system", "strategy", "benchmark", "strong", "weak", "quality", "metric", "value", "unit",
+                         "value_kind", "value_as_published", "bibkey"],
+    "speculative": COMMON + ["method", "target", "draft", "setting", "hardware_as_stated", "batch", "metric", "value",
+                             "unit", "value_kind", "value_as_published", "bibkey"],
     "api": COMMON + ["provider", "model", "context_tier", "input_usd_per_1m_tokens", "output_usd_per_1m_tokens",
                      "price_as_published", "date", "date_note"],
     "cloud": COMMON + HARDWARE_COLS + [
@@ -87,7 +95,7 @@ REQUIRED = {
     "energy": COMMON + ["kind", "region", "sector", "scope", "value", "unit", "value_as_published", "period", "date"],
 }
 # the project's own reference notes are never a source
-REFERENCE_NOTES = re.compile(r"shared/reference|reference folder|\b(?:inference|inference_measurements|training|prices|hardware)\.md\b")
+REFERENCE_NOTES = re.compile(r"shared/reference|reference folder|\b(?:inference|inference_measurements|training|prices|hardware|hybrid|quality)\.md\b")
 
 
 def load(name):
@@ -419,3 +427,72 @@ def test_inference_rows_map_to_the_bin_they_measured():
     assert (super_["hardware"] == "jetson-orin-nano-8gb-super").all() and len(super_) == 7
     unclear = nano[nano["hardware"] == "jetson-orin-nano"]
     assert (unclear["hardware_candidates"] == "jetson-orin-nano-8gb;jetson-orin-nano-8gb-super").all()
+
+
+# ---------------------------------------------------------------- hybrid results: routing and speculative decoding
+
+def _bib_keys():
+    return set(re.findall(r"^@\w+\{([^,\s]+),", (ROOT / "references.bib").read_text(encoding="utf-8"), re.M))
+
+
+@pytest.mark.parametrize("name, units", [("routing", ROUTING_UNITS), ("speculative", SPECULATIVE_UNITS)])
+def test_hybrid_result_metrics_units_and_ranges(name, units):
+    df = load(name)
+    assert set(df["metric"]) <= set(units), set(df["metric"]) - set(units)
+    assert (df["unit"] == df["metric"].map(units)).all()
+    assert set(df["value_kind"]) <= VALUE_KINDS
+    assert (df["value_as_published"].str.strip() != "").all() and (df["source_detail"].str.strip() != "").all()
+    assert set(df["bibkey"]) <= _bib_keys(), set(df["bibkey"]) - _bib_keys()
+    # every work is cited by its arXiv id (the original source), the same the bibliography names
+    assert df["source"].str.contains(r"arXiv:\d{4}\.\d{4,5}|https://").all()
+    v = numbers(df["value"])
+    assert len(v) == len(df), "every row carries a value"
+    by = df["metric"]
+    fractions = v[by.isin(["cost_reduction", "llm_call_share", "llm_calls_avoided", "acceptance_rate", "cost_ratio"])]
+    assert ((fractions > 0) & (fractions < 1)).all()
+    gamma = v[by == "draft_tokens"]
+    assert ((gamma >= 1) & (gamma <= 64) & (gamma == gamma.round())).all()
+    speed = v[by == "speedup"]
+    assert ((speed > 1) & (speed < 10)).all()  # a published speed-up, not a slow-down or a typo in units
+    # a range is two rows that agree but for id, value and kind, low <= high
+    for _, lo in df[df["value_kind"] == "range_low"].iterrows():
+        twin = df[(df["id"] != lo["id"]) & (df["value_kind"] == "range_high") & (df["source"] == lo["source"])
+                  & (df["metric"] == lo["metric"]) & (df["target" if name == "speculative" else "system"]
+                                                      == lo["target" if name == "speculative" else "system"])]
+        assert len(twin) == 1 and float(lo["value"]) <= float(twin.iloc[0]["value"]), lo["id"]
+    # a secondary reading says where it was read
+    v2 = df[df["tag"] == "V2"]
+    assert (v2["notes"].str.strip() != "").all()
+
+
+def test_routellm_rows():
+    # RouteLLM project page (sky.cs.berkeley.edu/project/routellm): "cost reductions of over 85% on MT Bench,
+    # 45% on MMLU, and 35% on GSM8K as compared to using only GPT-4"; the ~14% share of queries sent to GPT-4
+    # was read only in a secondary summary (llmdeal.me), so V2
+    df = load("routing")
+    cost = one(df, system="RouteLLM", benchmark="MT-Bench", metric="cost_reduction")
+    assert float(cost["value"]) == 0.85 and cost["value_kind"] == "lower_bound" and cost["tag"] == "V1"
+    assert "sky.cs.berkeley.edu/project/routellm" in cost["source"]
+    share = one(df, system="RouteLLM", benchmark="MT-Bench", metric="llm_call_share")
+    assert float(share["value"]) == 0.14 and share["tag"] == "V2" and "llmdeal.me" in share["source"]
+    assert [float(one(df, system="RouteLLM", benchmark=b, metric="cost_reduction")["value"])
+            for b in ("MMLU", "GSM8K")] == [0.45, 0.35]
+    # Ding et al. (Hybrid LLM), abstract: "up to 40% fewer calls to the large model" (calls, not dollars)
+    hl = one(df, system="Hybrid LLM", metric="llm_calls_avoided")
+    assert float(hl["value"]) == 0.40 and hl["value_kind"] == "upper_bound"
+
+
+def test_speculative_rows():
+    # Leviathan et al. table 2: T5-XXL with a T5-small draft, EnDe greedy: alpha 0.75, gamma 7, 3.4x;
+    # appendix table 4: c = 0.02 for T5-small
+    df = load("speculative")
+    row = {m: float(one(df, draft="T5-small", setting="EnDe, greedy", metric=m)["value"])
+           for m in ("acceptance_rate", "draft_tokens", "speedup")}
+    assert row == {"acceptance_rate": 0.75, "draft_tokens": 7.0, "speedup": 3.4}
+    assert float(one(df, draft="T5-small", metric="cost_ratio")["value"]) == 0.02
+    # T5-base and T5-large: the record gives no draft length, so no row
+    assert df[(df["draft"].isin(["T5-base", "T5-large"])) & (df["metric"] == "draft_tokens")].empty
+    # Chen et al. 2023, abstract: 2-2.5x on Chinchilla 70B, two rows of a range; no draft model stated
+    chen = df[df["bibkey"] == "chen2023accelerating"].set_index("value_kind")
+    assert (float(chen.loc["range_low", "value"]), float(chen.loc["range_high", "value"])) == (2.0, 2.5)
+    assert (chen["draft"] == "").all() and (chen["target"] == "Chinchilla 70B").all()

@@ -4,7 +4,7 @@ simulation, hand-solved break-even rates and the step model it is built on.
 Closed forms: Leviathan, Kalman and Matias (2023), "Fast Inference from
 Transformers via Speculative Decoding", equation 1 (expected tokens per target
 call) and theorem 3.8 (walltime improvement); their table 2 and table 4 give
-the T5 results in costmodel.cost.PUBLISHED_SPECULATIVE.
+the T5 results in data/measurements/speculative.csv (costmodel.published_speculative).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import sympy as sp
 
 import costmodel as cm
 from costmodel import formulas as F
-from costmodel.cost import PUBLISHED_SPECULATIVE
 from costmodel.symbols import S
 
 PAIR = ("llama-3.1-8b", "llama-3.2-1b", "h100-sxm")  # both with the Llama 3 vocabulary of 128,256 tokens
@@ -72,18 +71,35 @@ def test_closed_form_against_the_published_t5_speedups():
     # With the T5-small draft (gamma stated) the formula falls short of every measurement, by at most 25 %: the
     # expected tokens are convex in alpha, so an acceptance that varies from context to context yields more tokens
     # than the i.i.d. formula at the mean alpha (Jensen's inequality).
-    stated = [r for r in PUBLISHED_SPECULATIVE if not math.isnan(r["draft_tokens"])]
+    pub = cm.published_speculative()
+    t5 = pub[pub["source"] == "leviathan2023fast"].to_dict("records")
+    stated = [r for r in t5 if not math.isnan(r["draft_tokens"])]
     assert len(stated) == 4
     for row in stated:
         model = float(cm.speculative_speedup(row["acceptance_rate"], row["draft_tokens"], row["cost_ratio"]))
         assert 0.75 * row["speedup"] < model < row["speedup"], row
     # For T5-base and T5-large our copy of the table gives no gamma; at its best gamma the formula overshoots the
     # measurement, the larger draft by more: the verifying pass is not free and each call has fixed costs.
-    unstated = [r for r in PUBLISHED_SPECULATIVE if math.isnan(r["draft_tokens"])]
+    unstated = [r for r in t5 if math.isnan(r["draft_tokens"])]
     overshoot = [float(np.max(cm.speculative_speedup(r["acceptance_rate"], np.arange(1, 33), r["cost_ratio"])))
                  / r["speedup"] for r in unstated]
     assert [r["draft"] for r in unstated] == ["T5-base", "T5-large"]
     assert 1.0 < overshoot[0] < overshoot[1]
+
+
+def test_published_speculative_loader():
+    # data/measurements/speculative.csv: six T5 results of Leviathan et al. (tables 2 and 4) and
+    # Chen et al.'s 2-2.5x range (abstract) in one frame
+    pub = cm.published_speculative()
+    t5 = pub[pub["source"] == "leviathan2023fast"]
+    assert list(t5["draft"]) == ["T5-small"] * 4 + ["T5-base", "T5-large"]
+    assert list(t5["cost_ratio"]) == [0.02] * 4 + [0.04, 0.11]
+    assert (t5["speedup"] == t5["speedup_low"]).all() and (t5["speedup"] == t5["speedup_high"]).all()
+    chen = pub.set_index("source").loc["chen2023accelerating"]
+    assert (chen["speedup_low"], chen["speedup_high"]) == (2.0, 2.5) and math.isnan(chen["speedup"])
+    assert math.isnan(chen["acceptance_rate"]) and math.isnan(chen["cost_ratio"])
+    pub.loc[0, "speedup"] = 0.0  # a copy
+    assert cm.published_speculative().loc[0, "speedup"] == 3.4
 
 
 def test_break_even_solved_by_hand():

@@ -22,10 +22,10 @@ from .._validate import as_arch, as_hardware
 from ..cost import (
     API_OPEN_WEIGHTS,
     EDGE_DEVICES,
-    PUBLISHED_SPECULATIVE,
     cost_per_million_tokens,
     edge_energy_per_token,
     energy_per_million_tokens,
+    published_speculative,
     speculative_decode,
     speculative_speedup,
 )
@@ -292,14 +292,16 @@ def speculative_chart(data: pd.DataFrame, *, width: int = 460, height: int = 280
 
 
 def published_speculative_table() -> pd.DataFrame:
-    """The published results of :data:`costmodel.cost.PUBLISHED_SPECULATIVE`
-    beside Leviathan et al.'s closed form at their acceptance rate, draft
-    length and draft cost ratio (where the paper's draft length is not in
-    the record, the closed form's best one, 1 to 32, marked in ``gamma_used``)
-    and the ratio model / published. Defined in :ref:`sec_speculative`.
+    """The published results of :func:`costmodel.cost.published_speculative`
+    that state an acceptance rate and a draft cost ratio, beside Leviathan et
+    al.'s closed form at their acceptance rate, draft length and draft cost
+    ratio (where the paper's draft length is not in the record, the closed
+    form's best one, 1 to 32, marked in ``gamma_used``) and the ratio model /
+    published. Defined in :ref:`sec_speculative`.
     """
     rows = []
-    for r in PUBLISHED_SPECULATIVE:
+    pub = published_speculative()
+    for r in pub[pub["acceptance_rate"].notna() & pub["cost_ratio"].notna()].to_dict("records"):
         stated = not math.isnan(r["draft_tokens"])
         gammas = np.array([r["draft_tokens"]]) if stated else np.arange(1, 33)
         speed = np.asarray(speculative_speedup(r["acceptance_rate"], gammas, r["cost_ratio"]), dtype=float)
