@@ -671,11 +671,14 @@ def draft_pair_speedups(hardware: V.HardwareLike, *, acceptance_rate, draft_toke
     the target; an integer fixes the count (``draft_n_devices`` the draft's).
     The plain decoding the speed-up is measured against runs the target
     alone on the same devices. Columns: ``draft``, ``target``, ``hardware``,
-    ``n_devices``, ``draft_n_devices``, ``acceptance_rate``, ``draft_tokens``
+    ``n_devices``, ``draft_n_devices``, ``batch``, ``context``, ``acceptance_rate``, ``draft_tokens``
     (gamma), ``expected_tokens_per_step``, ``draft_cost_ratio`` (c, a draft
     step over a plain target step), ``step_time_ratio`` (a speculative step
     over a plain one), ``speedup``, ``break_even_acceptance_rate`` (at that
-    gamma), ``pays``, ``target_fits`` (the target alone), ``fits`` (target
+    gamma), ``pays``, ``lowest_break_even_acceptance_rate`` (the smallest
+    break-even over gamma in 1..``max_draft_tokens``, or up to the largest
+    given ``draft_tokens``: below it no draft length pays; NaN where none
+    ever does), ``target_fits`` (the target alone), ``fits`` (target
     and draft together) and, with ``price_per_device_hour`` or ``date``, USD
     per million output tokens with (``usd_per_1m_output_tokens``) and
     without speculation (``..._plain``). A pair that does not fit is a row
@@ -723,14 +726,21 @@ def draft_pair_speedups(hardware: V.HardwareLike, *, acceptance_rate, draft_toke
                                utilisation=utilisation, **where)
         alone = decode(target, hw, batch=[batch], context=[context], n_devices=n, weight_dtype=weight_dtype,
                        efficiency=efficiency)
+        # the lowest rate at which some draft length pays: the smallest break-even over the lengths tried
+        lengths = np.arange(1, int(g_check) + 1, dtype=float)
+        every = speculative_decode(target, draft, hw, acceptance_rate=np.zeros_like(lengths), draft_tokens=lengths,
+                                   **where)["break_even_acceptance_rate"].to_numpy()
+        lowest = float(np.min(every[np.isfinite(every)])) if np.isfinite(every).any() else math.nan
         fits = r["fits"].to_numpy(bool)
-        out = r[["draft", "target", "hardware", "n_devices", "draft_n_devices", "acceptance_rate"]].copy()
+        keep = ["draft", "target", "hardware", "n_devices", "draft_n_devices", "batch", "context", "acceptance_rate"]
+        out = r[keep].copy()
         out["draft_tokens"] = np.where(fits, r["draft_tokens"], np.nan)
         out["expected_tokens_per_step"] = np.where(fits, r["expected_tokens_per_step"], np.nan)
         out["draft_cost_ratio"] = r["draft_cost_ratio"]
         out["step_time_ratio"] = r["step_s"] / r["target_decode_s"]
         for col in ("speedup", "break_even_acceptance_rate", "pays"):
             out[col] = r[col]
+        out["lowest_break_even_acceptance_rate"] = lowest
         out["target_fits"] = bool(np.all(alone.fits))
         out["fits"] = fits
         for col in ("usd_per_1m_output_tokens", "usd_per_1m_output_tokens_plain", "price_per_device_hour_usd",

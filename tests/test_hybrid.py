@@ -307,6 +307,13 @@ def test_draft_pair_best_length_is_the_brute_force_best():
         assert row.speedup == pytest.approx(by_hand[g_star], rel=1e-6)
     # a better draft is worth a longer run
     assert list(best["draft_tokens"]) == sorted(best["draft_tokens"])
+    # below the lowest break-even no draft length pays, above it the best one does
+    lowest = best["lowest_break_even_acceptance_rate"].iloc[0]
+    be = {g: cm.break_even_acceptance_rate(_speedup_by_hand(0.5, g)[1], g) for g in range(1, 13)}
+    assert lowest == pytest.approx(min(be.values()), rel=1e-6)
+    near = cm.draft_pair_speedups(SD_HW, acceptance_rate=[lowest - 1e-3, lowest + 1e-3], context=SD_CONTEXT,
+                                  pairs=[(SD_DRAFT, SD_TARGET)], max_draft_tokens=12)
+    assert list(near["pays"]) == [False, True]
 
 
 def test_draft_pairs_that_do_not_fit_say_so():
