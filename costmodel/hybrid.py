@@ -673,7 +673,8 @@ def draft_pair_speedups(hardware: V.HardwareLike, *, acceptance_rate, draft_toke
     alone on the same devices. Columns: ``draft``, ``target``, ``hardware``,
     ``n_devices``, ``draft_n_devices``, ``batch``, ``context``, ``acceptance_rate``, ``draft_tokens``
     (gamma), ``expected_tokens_per_step``, ``draft_cost_ratio`` (c, a draft
-    step over a plain target step), ``step_time_ratio`` (a speculative step
+    step over a plain target step), ``verify_cost_ratio`` (the verifying pass
+    over a plain step), ``step_time_ratio`` (a speculative step
     over a plain one), ``speedup``, ``break_even_acceptance_rate`` (at that
     gamma), ``pays``, ``lowest_break_even_acceptance_rate`` (the smallest
     break-even over gamma in 1..``max_draft_tokens``, or up to the largest
@@ -737,6 +738,7 @@ def draft_pair_speedups(hardware: V.HardwareLike, *, acceptance_rate, draft_toke
         out["draft_tokens"] = np.where(fits, r["draft_tokens"], np.nan)
         out["expected_tokens_per_step"] = np.where(fits, r["expected_tokens_per_step"], np.nan)
         out["draft_cost_ratio"] = r["draft_cost_ratio"]
+        out["verify_cost_ratio"] = r["verify_cost_ratio"]
         out["step_time_ratio"] = r["step_s"] / r["target_decode_s"]
         for col in ("speedup", "break_even_acceptance_rate", "pays"):
             out[col] = r[col]

@@ -78,7 +78,7 @@ def routing_chart(data: pd.DataFrame, published: pd.DataFrame, *, width: int = 2
     return alt.hconcat(left, right).add_params(kappa).resolve_scale(color="shared")
 
 
-def draft_pair_chart(data: pd.DataFrame, *, device: str | None = None, width: int = 460,
+def draft_pair_chart(data: pd.DataFrame, *, device: str | None = None, width: int = 420,
                      height: int = 260) -> alt.LayerChart:
     """Speed-up of speculative decoding over plain decoding against the
     acceptance rate, a line per draft model, for the target a menu
@@ -124,8 +124,8 @@ def draft_pair_chart(data: pd.DataFrame, *, device: str | None = None, width: in
     batch = ", ".join(f"{b:g}" for b in dict.fromkeys(data["batch"]))
     return alt.layer(one, lines).add_params(choice).properties(width=width, height=height, title=alt.TitleParams(
         "Speculative decoding of the catalog's draft pairs",
-        subtitle=f"batch {batch} on {hw}, the best draft length at each rate; "
-                 "below the dashed line a draft slows decoding"))
+        subtitle=[f"batch {batch} on {hw}, the best draft length at each rate",
+                  "below the dashed line the draft slows decoding down"]))
 
 
 def moe_chart(data: pd.DataFrame, *, device: str | None = None, width: int = 460, height: int = 260) -> alt.Chart:
