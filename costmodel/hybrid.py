@@ -14,7 +14,8 @@
 * **MoE as a hybrid** (:func:`dense_twins`, :func:`moe_vs_dense`): a mixture
   of experts beside the dense models with its active and its total
   parameters.
-* **Speculative decoding** (:func:`draft_pairs`): small and large models of
+* **Speculative decoding** (:func:`draft_pairs`; :func:`draft_pair_speedups`
+  times each pair with :func:`costmodel.speculative_decode`): small and large models of
   the catalog that can share a vocabulary.
 * **API prices per output token** (:func:`api_usd_per_1m_output_tokens`,
   :func:`dated_api_usd_per_1m_output_tokens`): a list price
@@ -42,6 +43,7 @@ from . import _validate as V
 from . import formulas as F
 from .architecture import Architecture
 from .catalog import DATA_DIR, model_table
+from .cost import best_draft_tokens, speculative_decode
 from .inference import decode, weight_bytes_stored
 from .prices import api_cost_per_million_tokens
 from .tradeoff import benchmarks, quantisation_perplexity
@@ -59,6 +61,7 @@ __all__ = [
     "dense_twins",
     "moe_vs_dense",
     "draft_pairs",
+    "draft_pair_speedups",
     "published_routing_results",
     "published_quantisation_quality",
     "published_mmlu",
@@ -551,7 +554,7 @@ def moe_vs_dense(moe: V.ArchLike, hardware: V.HardwareLike, *, batch, context, n
 
 
 # ----------------------------------------------------------------------
-# Speculative decoding: who can draft for whom
+# Speculative decoding: who can draft for whom, and how much it gains
 # ----------------------------------------------------------------------
 def draft_pairs() -> pd.DataFrame:
     """Pairs of catalog models that could run speculative decoding, a small
@@ -577,6 +580,131 @@ def draft_pairs() -> pd.DataFrame:
     })
     out["active_param_ratio"] = out["draft_active_params"] / out["target_active_params"]
     return out.sort_values(["publisher", "target", "draft"]).reset_index(drop=True)
+
+
+def _pair_member(value: Any, role: str, pair: tuple) -> Architecture:
+    try:
+        return V.as_arch(value, role)
+    except ValueError as exc:
+        raise ValueError(f"pairs: {role}={value!r} of the pair {pair!r}: {exc}") from None
+
+
+def _pair_devices(target: Architecture, draft: Architecture, hw, max_devices: int, check: dict) -> tuple[int, int]:
+    """The fewest devices of ``hw`` (up to ``max_devices``) that hold ``target`` and ``draft`` together at the
+    ``check`` point, the draft on one of them or split like the target; ``(1, 1)`` where none does (the
+    caller's :func:`costmodel.speculative_decode` then reports ``fits`` False)."""
+    for n in range(1, max_devices + 1):
+        for nd in dict.fromkeys((1, n)):
+            try:
+                r = speculative_decode(target, draft, hw, n_devices=n, draft_n_devices=nd, **check)
+            except ValueError:
+                if n == 1:
+                    raise  # one device is always a valid degree: the inputs themselves are wrong
+                continue  # a tensor-parallel degree that does not divide the heads
+            if bool(r["fits"].all()):
+                return n, nd
+    return 1, 1
+
+
+def draft_pair_speedups(hardware: V.HardwareLike, *, acceptance_rate, draft_tokens=None,
+                        max_draft_tokens: int = 16, batch: int = 1, context: int = 1024, pairs=None,
+                        n_devices: int | None = 1, draft_n_devices: int = 1, max_devices: int = 8,
+                        weight_dtype: str = "bf16", efficiency=None, price_per_device_hour=None, date=None,
+                        provider: str | None = None, utilisation=1.0) -> pd.DataFrame:
+    """Speculative decoding of every draft pair on ``hardware``, at each
+    ``acceptance_rate``: one row per (pair, acceptance rate), computed by
+    :func:`costmodel.speculative_decode` (whose derivation is in
+    ``sec_speculative``). ``pairs`` is :func:`draft_pairs` output (the
+    default) or (draft, target) tuples. ``draft_tokens`` None takes, at each
+    acceptance rate, the draft length gamma in 1..``max_draft_tokens`` of
+    :func:`costmodel.best_draft_tokens`; a number fixes it. ``n_devices``
+    None gives each pair the fewest devices (up to ``max_devices``) that
+    hold target and draft together, the draft on one device or split like
+    the target; an integer fixes the count (``draft_n_devices`` the draft's).
+    The plain decoding the speed-up is measured against runs the target
+    alone on the same devices. Columns: ``draft``, ``target``, ``hardware``,
+    ``n_devices``, ``draft_n_devices``, ``batch``, ``context``, ``acceptance_rate``, ``draft_tokens``
+    (gamma), ``expected_tokens_per_step``, ``draft_cost_ratio`` (c, a draft
+    step over a plain target step), ``verify_cost_ratio`` (the verifying pass
+    over a plain step), ``step_time_ratio`` (a speculative step
+    over a plain one), ``speedup``, ``break_even_acceptance_rate`` (at that
+    gamma), ``pays``, ``lowest_break_even_acceptance_rate`` (the smallest
+    break-even over gamma in 1..``max_draft_tokens``, or up to the largest
+    given ``draft_tokens``: below it no draft length pays; NaN where none
+    ever does), ``target_fits`` (the target alone), ``fits`` (target
+    and draft together) and, with ``price_per_device_hour`` or ``date``, USD
+    per million output tokens with (``usd_per_1m_output_tokens``) and
+    without speculation (``..._plain``). A pair that does not fit is a row
+    of NaN with ``fits`` False, never an error; a bad acceptance rate, an
+    unknown model or a draft of another vocabulary raises.
+    Defined in :ref:`sec_hybrid`.
+
+    >>> import costmodel as cm
+    >>> r = cm.draft_pair_speedups("h100-sxm", acceptance_rate=0.8, pairs=[("llama-3.2-1b", "llama-3.1-8b")])
+    >>> int(r["draft_tokens"].iloc[0]), bool(r["speedup"].iloc[0] > 1)
+    (3, True)
+    """
+    hw = V.as_hardware(hardware)
+    a = np.atleast_1d(np.asarray(acceptance_rate, dtype=float))
+    if a.ndim != 1:
+        raise ValueError(f"acceptance_rate has shape {a.shape}: give a number or a 1-D sequence")
+    if pairs is None:
+        pairs = draft_pairs()
+    if isinstance(pairs, pd.DataFrame):
+        pairs = list(zip(pairs["draft"], pairs["target"]))
+    if n_devices is not None:
+        n_devices = int(V.size("n_devices", n_devices, minimum=1, integer=True, maximum=1e6))
+    max_devices = int(V.size("max_devices", max_devices, minimum=1, integer=True, maximum=1e6))
+    common = dict(batch=batch, context=context, weight_dtype=weight_dtype, efficiency=efficiency)
+    g_check = max_draft_tokens if draft_tokens is None else np.max(draft_tokens)
+    frames = []
+    for pair in pairs:
+        if len(pair) != 2:
+            raise ValueError(f"pairs: {pair!r} must be a (draft, target) pair")
+        draft, target = _pair_member(pair[0], "draft", tuple(pair)), _pair_member(pair[1], "target", tuple(pair))
+        if n_devices is None:
+            check = dict(acceptance_rate=a, draft_tokens=g_check, **common)
+            n, nd = _pair_devices(target, draft, hw, max_devices, check)
+        else:
+            n, nd = n_devices, draft_n_devices
+        where = dict(n_devices=n, draft_n_devices=nd, **common)
+        if draft_tokens is None:
+            best = best_draft_tokens(target, draft, hw, acceptance_rate=a, max_draft_tokens=max_draft_tokens,
+                                     **where)
+            gamma = np.where(best["fits"], best["best_draft_tokens"], 1.0)
+        else:
+            gamma = draft_tokens
+        r = speculative_decode(target, draft, hw, acceptance_rate=a, draft_tokens=gamma,
+                               price_per_device_hour=price_per_device_hour, date=date, provider=provider,
+                               utilisation=utilisation, **where)
+        alone = decode(target, hw, batch=[batch], context=[context], n_devices=n, weight_dtype=weight_dtype,
+                       efficiency=efficiency)
+        # the lowest rate at which some draft length pays: the smallest break-even over the lengths tried
+        lengths = np.arange(1, int(g_check) + 1, dtype=float)
+        every = speculative_decode(target, draft, hw, acceptance_rate=np.zeros_like(lengths), draft_tokens=lengths,
+                                   **where)["break_even_acceptance_rate"].to_numpy()
+        lowest = float(np.min(every[np.isfinite(every)])) if np.isfinite(every).any() else math.nan
+        fits = r["fits"].to_numpy(bool)
+        keep = ["draft", "target", "hardware", "n_devices", "draft_n_devices", "batch", "context", "acceptance_rate"]
+        out = r[keep].copy()
+        out["draft_tokens"] = np.where(fits, r["draft_tokens"], np.nan)
+        out["expected_tokens_per_step"] = np.where(fits, r["expected_tokens_per_step"], np.nan)
+        out["draft_cost_ratio"] = r["draft_cost_ratio"]
+        out["verify_cost_ratio"] = r["verify_cost_ratio"]
+        out["step_time_ratio"] = r["step_s"] / r["target_decode_s"]
+        for col in ("speedup", "break_even_acceptance_rate", "pays"):
+            out[col] = r[col]
+        out["lowest_break_even_acceptance_rate"] = lowest
+        out["target_fits"] = bool(np.all(alone.fits))
+        out["fits"] = fits
+        for col in ("usd_per_1m_output_tokens", "usd_per_1m_output_tokens_plain", "price_per_device_hour_usd",
+                    "price_source"):
+            if col in r:
+                out[col] = r[col]
+        frames.append(out)
+    if not frames:
+        raise ValueError("pairs is empty: give at least one (draft, target) pair")
+    return pd.concat(frames, ignore_index=True)
 
 
 # ----------------------------------------------------------------------

@@ -310,6 +310,109 @@ def test_draft_pairs_share_publisher_and_vocabulary():
     assert (pairs["draft_active_params"] < pairs["target_active_params"]).all()
 
 
+# Speculative decoding of a pair, by hand from the step model: Leviathan, Kalman and Matias (2023), eq. 1 for the
+# expected tokens per step; the step is gamma decode steps of the draft (context growing one token each) and one
+# target pass over the gamma + 1 positions on its warm cache, with logits at every position.
+SD_DRAFT, SD_TARGET, SD_HW, SD_CONTEXT = "llama-3.2-1b", "llama-3.1-8b", "h100-sxm", 1024
+
+
+def _speedup_by_hand(alpha: float, gamma: int) -> tuple[float, float, float]:
+    """(expected tokens per step, speculative step / plain step, speed-up) from cm.decode and cm.prefill."""
+    expected = (1 - alpha ** (gamma + 1)) / (1 - alpha)
+    t_dec = cm.decode(SD_TARGET, SD_HW, batch=1, context=SD_CONTEXT).latency_s
+    drafting = sum(cm.decode(SD_DRAFT, SD_HW, batch=1, context=SD_CONTEXT + k).latency_s for k in range(gamma))
+    verify = cm.prefill(SD_TARGET, SD_HW, batch=1, prompt_tokens=gamma + 1, cached_tokens=SD_CONTEXT,
+                        logits="all").latency_s
+    ratio = (drafting + verify) / t_dec
+    return expected, ratio, expected / ratio
+
+
+@pytest.mark.parametrize("alpha, gamma", [(0.8, 4), (0.6, 2)])
+def test_draft_pair_speedup_by_hand(alpha, gamma):
+    price = 2.0  # USD per device-hour, given
+    row = cm.draft_pair_speedups(SD_HW, acceptance_rate=alpha, draft_tokens=gamma, context=SD_CONTEXT,
+                                 pairs=[(SD_DRAFT, SD_TARGET)], price_per_device_hour=price).iloc[0]
+    expected, ratio, speedup = _speedup_by_hand(alpha, gamma)
+    assert row["draft_tokens"] == gamma and row["fits"] and row["target_fits"]
+    assert row["expected_tokens_per_step"] == pytest.approx(expected, rel=1e-12)
+    # the package times the gamma draft steps as gamma times the mean of the first and last (linear in the context)
+    assert row["step_time_ratio"] == pytest.approx(ratio, rel=1e-6)
+    assert row["speedup"] == pytest.approx(speedup, rel=1e-6)
+    # at the break-even rate the tokens per step equal the step-time ratio: sum of alpha^k, k = 0..gamma
+    be = row["break_even_acceptance_rate"]
+    assert sum(be ** k for k in range(gamma + 1)) == pytest.approx(ratio, rel=1e-6)
+    # batch 1 on one device: the device-hour is paid either way, so the price falls by the speed-up
+    t_dec = cm.decode(SD_TARGET, SD_HW, batch=1, context=SD_CONTEXT).latency_s
+    assert row["usd_per_1m_output_tokens_plain"] == pytest.approx(price / 3600 * t_dec * 1e6, rel=1e-9)
+    assert row["usd_per_1m_output_tokens"] == pytest.approx(row["usd_per_1m_output_tokens_plain"] / speedup,
+                                                            rel=1e-6)
+
+
+def test_draft_pair_best_length_is_the_brute_force_best():
+    alphas = [0.5, 0.7, 0.8, 0.9]
+    best = cm.draft_pair_speedups(SD_HW, acceptance_rate=alphas, context=SD_CONTEXT, pairs=[(SD_DRAFT, SD_TARGET)],
+                                  max_draft_tokens=12)
+    for alpha, row in zip(alphas, best.itertuples()):
+        by_hand = {g: _speedup_by_hand(alpha, g)[2] for g in range(1, 13)}
+        g_star = max(by_hand, key=by_hand.get)
+        assert row.draft_tokens == g_star
+        assert row.speedup == pytest.approx(by_hand[g_star], rel=1e-6)
+    # a better draft is worth a longer run
+    assert list(best["draft_tokens"]) == sorted(best["draft_tokens"])
+    # below the lowest break-even no draft length pays, above it the best one does
+    lowest = best["lowest_break_even_acceptance_rate"].iloc[0]
+    be = {g: cm.break_even_acceptance_rate(_speedup_by_hand(0.5, g)[1], g) for g in range(1, 13)}
+    assert lowest == pytest.approx(min(be.values()), rel=1e-6)
+    near = cm.draft_pair_speedups(SD_HW, acceptance_rate=[lowest - 1e-3, lowest + 1e-3], context=SD_CONTEXT,
+                                  pairs=[(SD_DRAFT, SD_TARGET)], max_draft_tokens=12)
+    assert list(near["pays"]) == [False, True]
+
+
+def test_draft_pairs_that_do_not_fit_say_so():
+    # Llama 3.1 405B in bf16 is 812 GB of weights: more than one or eight H100s (80 GB each) hold
+    one = cm.draft_pair_speedups(SD_HW, acceptance_rate=[0.6, 0.8], pairs=[("llama-3.2-1b", "llama-3.1-405b")])
+    assert not one["fits"].any() and not one["target_fits"].any()
+    assert one[["speedup", "draft_tokens", "expected_tokens_per_step"]].isna().all().all()
+    fewest = cm.draft_pair_speedups(SD_HW, acceptance_rate=0.8, pairs=[("llama-3.2-1b", "llama-3.1-405b")],
+                                    n_devices=None, max_devices=8)
+    assert not fewest["fits"].iloc[0]
+    # Meta-Llama-3-70B alone fits on two H100s (70.6 GB of weights, 35.3 GB each), but not with an 8B draft
+    # (16.1 GB) on one of them: 35.3 + 16.1 > 0.9 x 80 GiB
+    both = cm.draft_pair_speedups(SD_HW, acceptance_rate=0.8, pairs=[("llama-3-8b", "llama-3-70b")], n_devices=2)
+    assert both["target_fits"].iloc[0] and not both["fits"].iloc[0] and np.isnan(both["speedup"].iloc[0])
+    # asked for the fewest devices, it takes four (three does not divide the 64 heads): draft on one, target on four
+    fewest = cm.draft_pair_speedups(SD_HW, acceptance_rate=0.8, pairs=[("llama-3-8b", "llama-3-70b")],
+                                    n_devices=None).iloc[0]
+    assert (fewest["n_devices"], fewest["draft_n_devices"], bool(fewest["fits"])) == (4, 1, True)
+
+
+def test_draft_pair_speedups_cover_the_catalog_pairs():
+    pairs = cm.draft_pairs()
+    got = cm.draft_pair_speedups(SD_HW, acceptance_rate=[0.6, 0.8], n_devices=None)
+    assert len(got) == 2 * len(pairs)
+    assert set(zip(got["draft"], got["target"])) == set(zip(pairs["draft"], pairs["target"]))
+    ok = got[got["fits"]]
+    assert (ok["draft_tokens"] >= 1).all() and ok["speedup"].notna().all()
+    # speeding up means the speculative step yields more tokens than it costs plain steps
+    assert ((ok["speedup"] > 1) == (ok["expected_tokens_per_step"] > ok["step_time_ratio"])).all()
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    (dict(acceptance_rate=1.0), r"acceptance_rate=1 must be in \[0, 1\)"),
+    (dict(acceptance_rate=-0.1), r"acceptance_rate=-0.1 must be at least 0"),
+    (dict(acceptance_rate=0.8, pairs=[("gpt-9", "llama-3-70b")]), r"draft='gpt-9' of the pair .*not a known model"),
+    (dict(acceptance_rate=0.8, pairs=[("llama-3.2-1b", "llama-9")]), r"target='llama-9' of the pair"),
+    # Qwen2-0.5B (151,936 tokens) cannot draft for Qwen2-7B (152,064): config.json vocab_size
+    (dict(acceptance_rate=0.8, pairs=[("qwen2-0.5b", "qwen2-7b")]), r"draft 'qwen2-0.5b' has vocab_size=151936"),
+    (dict(acceptance_rate=0.8, pairs=[("qwen2-0.5b", "qwen2-7b")], n_devices=None), r"vocab_size=151936"),
+    (dict(acceptance_rate=0.8, pairs=[]), r"pairs is empty"),
+    (dict(acceptance_rate=0.8, n_devices=0), r"n_devices=0 must be at least 1"),
+])
+def test_draft_pair_speedups_refuse_bad_input(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        cm.draft_pair_speedups(SD_HW, **kwargs)
+
+
 def test_api_price_per_output_token():
     # 1024 in and 256 out at 0.15 / 0.60 per 1M: 0.60 + 4 x 0.15 = 1.20 per 1M output tokens
     assert cm.api_usd_per_1m_output_tokens(0.15, 0.6, 1024, 256) == pytest.approx(1.2)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .tables import COMPACT_LABELS, decades, round_sig
 
-__all__ = ["routing_chart", "moe_chart", "quantisation_chart", "lifecycle_chart"]
+__all__ = ["routing_chart", "draft_pair_chart", "moe_chart", "quantisation_chart", "lifecycle_chart"]
 
 _LEGEND = alt.Legend(orient="bottom", direction="vertical", titleOrient="top", labelLimit=320)
 
@@ -76,6 +76,56 @@ def routing_chart(data: pd.DataFrame, published: pd.DataFrame, *, width: int = 2
                               alt.Tooltip("latency_vs_llm:Q", format=".2f", title="latency ratio")])
     right = alt.layer(one, lat).properties(width=width, height=height, title="Latency per request")
     return alt.hconcat(left, right).add_params(kappa).resolve_scale(color="shared")
+
+
+def draft_pair_chart(data: pd.DataFrame, *, device: str | None = None, width: int = 420,
+                     height: int = 260) -> alt.LayerChart:
+    """Speed-up of speculative decoding over plain decoding against the
+    acceptance rate, a line per draft model, for the target a menu
+    (``target``) picks; each point at the best draft length for its rate.
+    A dashed rule at 1 marks where a draft stops paying. Pairs that do not
+    fit are left out (and the menu offers only targets with a pair that
+    fits); the colours and their legend cover every draft of every target,
+    so the chart keeps its size when the menu changes. ``data`` is
+    :func:`costmodel.draft_pair_speedups` output, ``draft`` and ``target``
+    as the labels to show; ``device`` names the device in the subtitle
+    (default: the ``hardware`` ids). Defined in :ref:`sec_hybrid`.
+    """
+    priced = "usd_per_1m_output_tokens" in data
+    cols = ["draft", "target", "n_devices", "draft_n_devices", "acceptance_rate", "draft_tokens", "speedup",
+            "expected_tokens_per_step", "draft_cost_ratio", "step_time_ratio", "break_even_acceptance_rate",
+            "lowest_break_even_acceptance_rate"]
+    cols += ["usd_per_1m_output_tokens", "usd_per_1m_output_tokens_plain"] if priced else []
+    d = _small(data[data["fits"].astype(bool)], cols)
+    targets = list(dict.fromkeys(d["target"]))
+    choice = alt.param(name="target", value=targets[0],
+                       bind=alt.binding_select(options=targets, name="Target model "))
+    drafts = list(dict.fromkeys(d["draft"]))
+    y_dom = [min(0.0, float(d["speedup"].min())), float(d["speedup"].max()) * 1.05]
+    tip = ["draft:N", "target:N", alt.Tooltip("n_devices:Q", title="devices"),
+           alt.Tooltip("acceptance_rate:Q", format=".3f", title="acceptance rate"),
+           alt.Tooltip("draft_tokens:Q", title="draft tokens per step"), alt.Tooltip("speedup:Q", format=".2f"),
+           alt.Tooltip("expected_tokens_per_step:Q", format=".2f", title="tokens per step"),
+           alt.Tooltip("draft_cost_ratio:Q", format=".3f", title="draft step / target step"),
+           alt.Tooltip("step_time_ratio:Q", format=".3f", title="speculative step / target step"),
+           alt.Tooltip("lowest_break_even_acceptance_rate:Q", format=".3f", title="pays from")]
+    if priced:
+        tip += [alt.Tooltip("usd_per_1m_output_tokens:Q", format=".2f", title="USD per 1M, speculative"),
+                alt.Tooltip("usd_per_1m_output_tokens_plain:Q", format=".2f", title="USD per 1M, plain")]
+    lines = alt.Chart(d).transform_filter(alt.datum.target == choice).mark_line(
+        point=alt.OverlayMarkDef(size=22)).encode(
+        x=alt.X("acceptance_rate:Q", title="Acceptance rate", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("speedup:Q", title="Speed-up over plain decoding", scale=alt.Scale(domain=y_dom, nice=False)),
+        color=alt.Color("draft:N", sort=drafts, scale=alt.Scale(domain=drafts), title="Draft model",
+                        legend=_LEGEND),
+        tooltip=tip)
+    one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(color="#888", strokeDash=[4, 3]).encode(y="y:Q")
+    hw = device or ", ".join(dict.fromkeys(data["hardware"]))
+    batch = ", ".join(f"{b:g}" for b in dict.fromkeys(data["batch"]))
+    return alt.layer(one, lines).add_params(choice).properties(width=width, height=height, title=alt.TitleParams(
+        "Speculative decoding of the catalog's draft pairs",
+        subtitle=[f"batch {batch} on {hw}, the best draft length at each rate",
+                  "below the dashed line the draft slows decoding down"]))
 
 
 def moe_chart(data: pd.DataFrame, *, device: str | None = None, width: int = 460, height: int = 260) -> alt.Chart:
