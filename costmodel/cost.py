@@ -54,7 +54,7 @@ from . import _validate as V
 from . import formulas as F
 from .catalog import DATA_DIR, Hardware, list_hardware
 from .inference import DEFAULT_MEMORY_FRACTION, EfficiencyProfile, decode, memory_per_device, prefill, serving_point
-from .prices import DEFAULT_CARBON_INTENSITY_ID, DEFAULT_PUE_ID, cheapest_offer, energy_value
+from .prices import DEFAULT_CARBON_INTENSITY_ID, DEFAULT_PUE_ID, cheapest_offer, energy_table, energy_value
 from ._validate import ArchLike, ArrayLike, HardwareLike
 
 __all__ = [
@@ -67,6 +67,7 @@ __all__ = [
     "cost_per_million_tokens",
     "cost_per_million_output_tokens",
     "energy_per_million_tokens",
+    "electricity_price",
     "edge_energy_per_token",
     "speculative_speedup",
     "break_even_acceptance_rate",
@@ -353,6 +354,7 @@ def energy_per_million_tokens(arch: ArchLike, hw: HardwareLike, input_tokens: Ar
                               power_fraction: ArrayLike = 1.0, device_power_w: ArrayLike | None = None,
                               idle_power_w: ArrayLike | None = None, pue: ArrayLike | None = None,
                               carbon_intensity_g_per_kwh: ArrayLike | None = None,
+                              electricity_usd_per_kwh: ArrayLike | str | None = None,
                               blend_ratio: ArrayLike | None = None, weight_dtype: str = "bf16",
                               kv_dtype: str | None = None, tensor_parallel: int | None = None,
                               pipeline_parallel: int = 1, expert_parallel: int = 1,
@@ -371,8 +373,13 @@ def energy_per_million_tokens(arch: ArchLike, hw: HardwareLike, input_tokens: Ar
     multiplies both by ``pue`` (default the Uptime Institute's 2023 average).
     CO2 at ``carbon_intensity_g_per_kwh`` (default the EIA's 2023 U.S.
     average, direct CO2). The arithmetic is :func:`energy_kwh` and
-    :func:`co2e_kg`. Numeric arguments broadcast; NaN where it does not fit.
-    Formula :data:`costmodel.formulas.ENERGY_PER_OUTPUT_TOKEN`.
+    :func:`co2e_kg`. With ``electricity_usd_per_kwh`` (a price, or the id of
+    an ``electricity_price`` row of ``data/prices/energy.csv``) the result
+    adds ``electricity_usd_per_1m_..._tokens``: what an owner of the devices
+    pays the grid (a cloud price per device-hour already includes it).
+    Numeric arguments broadcast; NaN where it does not fit. Formulas
+    :data:`costmodel.formulas.ENERGY_PER_OUTPUT_TOKEN` and
+    :data:`~costmodel.formulas.ELECTRICITY_COST_PER_OUTPUT_TOKEN`.
     Defined in :ref:`sec_cost`.
     """
     arch, hw = V.as_arch(arch), V.as_hardware(hw)
@@ -383,6 +390,10 @@ def energy_per_million_tokens(arch: ArchLike, hw: HardwareLike, input_tokens: Ar
     for name, (value, low) in optional.items():
         if value is not None:
             arrays[name] = V.size(name, value, minimum=low, maximum=1e7)
+    if isinstance(electricity_usd_per_kwh, str):
+        arrays["electricity_usd_per_kwh"] = np.float64(electricity_price(electricity_usd_per_kwh))
+    elif electricity_usd_per_kwh is not None:
+        arrays["electricity_usd_per_kwh"] = V.size("electricity_usd_per_kwh", electricity_usd_per_kwh, maximum=1e3)
     if "device_power_w" not in arrays and not math.isfinite(hw.tdp_w):
         raise ValueError(f"hardware {hw.id!r} has no published tdp_w; pass device_power_w")
     pt = _operating_point(arch, hw, input_tokens, output_tokens, batch, n_devices, locals(), **arrays)
@@ -410,7 +421,32 @@ def energy_per_million_tokens(arch: ArchLike, hw: HardwareLike, input_tokens: Ar
         cols[f"joules_per_{kind}_token"] = j
         cols[f"kwh_per_1m_{kind}_tokens"] = kwh
         cols[f"kg_co2_per_1m_{kind}_tokens"] = co2e_kg(np.nan_to_num(kwh), a.get("carbon_intensity_g_per_kwh")) * ok
+    if "electricity_usd_per_kwh" in a:
+        p_elec = a["electricity_usd_per_kwh"]
+        cols["electricity_usd_per_kwh"] = p_elec
+        for kind, j in joules.items():
+            # the joules already carry the PUE and the idle share: the formula at PUE = u = 1, P = 1 W, t = j s
+            cols[f"electricity_usd_per_1m_{kind}_tokens"] = _MILLION * F.numeric(
+                F.ELECTRICITY_COST_PER_OUTPUT_TOKEN)(n_dev=1.0, n_out=1.0, t_dec=j, B=1.0, P_dev=1.0, u_pow=1.0,
+                                                     PUE=1.0, P_idle=0.0, U_srv=1.0, p_elec=p_elec)
     return _frame(shape, cols)
+
+
+def electricity_price(row_id: str) -> float:
+    """USD per kWh of an ``electricity_price`` row of
+    ``data/prices/energy.csv`` (e.g.
+    ``"electricity-price/us-virginia/industrial/2023-annual"``); any other id
+    raises naming the electricity rows there are. Defined in :ref:`sec_cost`.
+
+    >>> import costmodel as cm
+    >>> cm.electricity_price("electricity-price/us-texas/industrial/2023-annual")   # EIA, 2023 average
+    0.066
+    """
+    rows = energy_table("electricity_price")
+    if row_id not in set(rows["id"]):
+        raise ValueError(f"electricity_usd_per_kwh={row_id!r} is not an electricity_price row of "
+                         f"data/prices/energy.csv (rows: {rows['id'].tolist()})")
+    return energy_value(row_id)
 
 
 # ----------------------------------------------------------------------

@@ -845,6 +845,11 @@ COST_PER_OUTPUT_TOKEN_ALL_IN = TRAINING_COST_USD.subs(S.tau_dev, S.n_dev / (S.R_
 #: P_dev u, times the PUE).
 ENERGY_PER_OUTPUT_TOKEN_ALL_IN = TRAINING_ENERGY_J.subs(S.tau_dev, S.n_dev / S.R_out)
 
+#: USD of electricity behind one output token: its grid joules (PUE
+#: included) at p_elec per kWh. What an owner of the devices pays for power;
+#: a cloud price per device-hour already includes it.
+ELECTRICITY_COST_PER_OUTPUT_TOKEN = ENERGY_PER_OUTPUT_TOKEN / sp.Integer(3_600_000) * S.p_elec
+
 # Speculative decoding -------------------------------------------------------
 
 #: Expected tokens one target step yields when each of gamma drafted tokens is

@@ -270,6 +270,7 @@ _TABLE: tuple[Sym, ...] = (
         "inference"),
     Sym("c_sd", "c", "draft decode step time over target decode step time (Leviathan et al.'s c)", "1", "",
         "inference"),
+    Sym("p_elec", r"p_{elec}", "price of electricity from the grid", "USD/kWh", "", "inference"),
     Sym("R_out", r"R_{out}", "output tokens per second of a serving group, all its running requests together",
         "token/s", "", "inference"),
 )

@@ -192,6 +192,28 @@ def test_idle_power_pue_and_power_fraction():
         fn(PUE=1.2, P_dev=400, P_idle=100, u_pow=0.8, U_srv=0.5, n_dev=1, t_dec=TPOT, B=1), rel=1e-12)
 
 
+def test_electricity_bill_per_token_by_hand():
+    # U.S. EIA, Electric Power Annual 2023: average industrial price in Virginia, 8.92 cents per kWh
+    row_id = "electricity-price/us-virginia/industrial/2023-annual"
+    assert cm.electricity_price(row_id) == 0.0892
+    df = cm.energy_per_million_tokens("llama-3.1-8b", "h100-sxm", 1024, 256, batch=[8, 64],
+                                      electricity_usd_per_kwh=row_id)
+    for kind in ("input", "output", "blended"):
+        assert df[f"electricity_usd_per_1m_{kind}_tokens"].tolist() == pytest.approx(
+            (df[f"kwh_per_1m_{kind}_tokens"] * 0.0892).tolist(), rel=1e-12)
+    given = cm.energy_per_million_tokens("llama-3.1-8b", "h100-sxm", 1024, 256, batch=8, electricity_usd_per_kwh=0.1)
+    assert given["electricity_usd_per_1m_output_tokens"].iloc[0] == pytest.approx(
+        0.1 * given["kwh_per_1m_output_tokens"].iloc[0], rel=1e-12)
+    assert "electricity_usd_per_1m_output_tokens" not in cm.energy_per_million_tokens(
+        "llama-3.1-8b", "h100-sxm", 1024, 256, batch=8).columns
+    with pytest.raises(ValueError, match=r"electricity_usd_per_kwh='pue/global/data-center/2023' is not an "
+                                         r"electricity_price row"):
+        cm.energy_per_million_tokens("llama-3.1-8b", "h100-sxm", 1024, 256, electricity_usd_per_kwh=
+                                     "pue/global/data-center/2023")
+    with pytest.raises(ValueError, match=r"electricity_usd_per_kwh=-0.1 must be at least 0"):
+        cm.energy_per_million_tokens("llama-3.1-8b", "h100-sxm", 1024, 256, electricity_usd_per_kwh=-0.1)
+
+
 def test_energy_needs_a_device_power():
     # Google publishes no TDP for TPU v5e (data/hardware.csv)
     with pytest.raises(ValueError, match=r"hardware 'tpu-v5e' has no published tdp_w; pass device_power_w"):
