@@ -22,7 +22,7 @@ import pandas as pd
 from .catalog import DATA_DIR, Hardware, list_hardware, list_models
 
 __all__ = ["efficiency_profile", "efficiency_table", "usable_measurements", "predictable_measurements", "predict",
-           "fit_profile", "cross_validate", "EFFICIENCY_CSV"]
+           "fit_profile", "cross_validate", "EFFICIENCY_CSV", "NOT_PREDICTED"]
 
 EFFICIENCY_CSV = DATA_DIR / "efficiency.csv"
 
@@ -37,8 +37,16 @@ _FORMATS = {"fp8": "fp8", "fp16": "fp16", "f16": "fp16", "bf16": "bf16", "q4_0":
             "q4_k_m": "q4_k_m", "int4": "int4", "int8": "int8", "gptq-4bit": "int4",
             # TensorRT-LLM's label for its unquantised 16-bit runs (data/measurements/README.md)
             "mixed": "bf16"}
-# Not mapped: "mxfp4" rows are gpt-oss checkpoints, whose experts alone are MXFP4 (attention and the rest
-# bf16), a mixed format costmodel.formats does not describe yet.
+#: Labels whose format depends on the model: "mxfp4" rows of gpt-oss are its own checkpoints, whose routed
+#: experts alone are MXFP4 (attention, router, embeddings, LM head bf16: "mxfp4-moe"). An "mxfp4" row of
+#: another model is not mapped: which of its tensors are MXFP4 is not known.
+_MODEL_FORMATS = {("mxfp4", "gpt-oss-20b"): "mxfp4-moe", ("mxfp4", "gpt-oss-120b"): "mxfp4-moe"}
+#: (engine, weight format) of rows that are mapped but not predicted, so neither fitted nor cross-validated,
+#: with the reason :func:`predict` gives.
+NOT_PREDICTED = {("llama.cpp", "mxfp4-moe"): (
+    "llama.cpp runs its own GGUF file of gpt-oss, not the checkpoint 'mxfp4-moe' describes: the file is smaller "
+    "(gpt-oss-20b: 11.27 GiB per llama-bench, 12.8 GiB per the model card), so some of its non-expert tensors are "
+    "narrower than bf16, and the measured decode rate beats the ideal bound computed from the checkpoint's bytes")}
 
 
 @lru_cache(maxsize=None)
@@ -89,7 +97,8 @@ def usable_measurements(df: pd.DataFrame | None = None) -> pd.DataFrame:
         if r["metric"] not in METRICS or r.get("value_kind") != "point" or r["model"] not in models:
             continue
         hw = _one_hardware(r)
-        fmt = _FORMATS.get(str(r.get("weight_dtype")).lower())
+        label = str(r.get("weight_dtype")).lower()
+        fmt = _FORMATS.get(label) or _MODEL_FORMATS.get((label, r["model"]))
         if hw is None or fmt is None:
             continue
         serving = r["metric"].startswith("output_tokens_per_s") and r["metric"] != "output_tokens_per_s_per_user"
@@ -129,8 +138,13 @@ def _devices(r) -> int:
 
 def predict(row, profile) -> tuple[float, float]:
     """(expected, ideal bound) of one measurement row's metric under
-    ``profile``, in the row's unit. Defined in :ref:`sec_validation`."""
+    ``profile``, in the row's unit. A row of :data:`NOT_PREDICTED` raises
+    ``ValueError`` with its reason. Defined in :ref:`sec_validation`."""
     from . import inference as I
+
+    reason = NOT_PREDICTED.get((row.get("engine"), row["fmt"]))
+    if reason is not None:
+        raise ValueError(reason)
 
     n = _devices(row)
     # the measurement shows the configuration ran: no memory reserve is imposed on it

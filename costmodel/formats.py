@@ -30,6 +30,26 @@ Sources of the bit counts (each row's ``source``):
   (E8M0) scale: 4 + 8 / 32 = 4.25 bits. NVIDIA NVFP4: 16 fp4 elements
   sharing one fp8 (E4M3) scale: 4 + 8 / 16 = 4.5 bits (plus a per-tensor
   fp32 scale, negligible).
+* gpt-oss (``"mxfp4-moe"``): OpenAI's gpt-oss-20b and gpt-oss-120b
+  checkpoints store only the routed experts' matrices in MXFP4 (4.25 bits);
+  the Hugging Face ``config.json`` of openai/gpt-oss-20b and -120b reads
+  ``"quantization_config": {"quant_method": "mxfp4", "modules_to_not_convert":
+  ["model.layers.*.self_attn", "model.layers.*.mlp.router",
+  "model.embed_tokens", "lm_head"]}`` (``data/models/gpt-oss-*.json``; the
+  Transformers MXFP4 documentation,
+  https://huggingface.co/docs/transformers/quantization/mxfp4, prints the
+  same), so attention (and its sinks), the router, the embedding, the LM head,
+  norms and the experts' biases stay bf16. The model card (arXiv:2508.10925):
+  "the weights are quantized to 4.25 bits per parameter" for the MoE weights.
+  The format computes in the activation dtype, as a weight-only format: on
+  GPUs without fp4 tensor cores the engines' MXFP4 kernels expand the fp4
+  values inside the kernel and multiply at a wider precision, and the other
+  matrices are bf16 anyway, so the step is timed at the device's 16-bit
+  peak. A device whose only published peak is fp4 (DGX Spark) therefore
+  gets a decode time (bandwidth-bound) but no prefill time; pass
+  ``compute_dtype="fp4"`` to time the whole step at the fp4 peak instead
+  (optimistic: attention stays bf16). A model without routed experts is
+  refused by name: the format would store it as bf16.
 
 Defined in :ref:`sec_memory`.
 """
@@ -57,7 +77,9 @@ class WeightFormat:
     output projection; ``other_bits``: norms and biases. ``compute`` is
     ``"native"`` (the matmuls run in ``dtype`` where the device has a peak for
     it) or ``"activation"`` (weights are dequantised and multiplied in the
-    activation dtype). Defined in :ref:`sec_memory`.
+    activation dtype). ``needs_routed_experts``: only the routed experts are
+    stored in ``dtype`` (gpt-oss's ``"mxfp4-moe"``), so :func:`checkpoint`
+    refuses a model that has none. Defined in :ref:`sec_memory`.
     """
 
     name: str
@@ -69,6 +91,7 @@ class WeightFormat:
     compute: str
     source: str
     matmul_bits_by_record: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    needs_routed_experts: bool = False
 
     @property
     def weight_only(self) -> bool:
@@ -78,6 +101,10 @@ class WeightFormat:
 _GGML = "llama.cpp ggml/src/ggml-common.h (block layouts) and src/llama-quant.cpp (tensor types)"
 _Q6_K = 210 * 8 / 256  # 6.5625 bits
 _Q4_K = 144 * 8 / 256  # 4.5 bits
+_MXFP4 = 4 + 8 / 32  # 4.25 bits: 32 fp4 values and one E8M0 scale
+_GPT_OSS = ("gpt-oss checkpoints: routed experts MXFP4 (OCP MX v1.0, 4.25 bits), the rest bf16: "
+            "quantization_config.modules_to_not_convert of https://huggingface.co/openai/gpt-oss-120b config.json "
+            "(self_attn, mlp.router, embed_tokens, lm_head); model card arXiv:2508.10925")
 
 #: Format name -> :class:`WeightFormat` (read-only).
 WEIGHT_FORMATS: Mapping[str, WeightFormat] = MappingProxyType({
@@ -92,8 +119,11 @@ WEIGHT_FORMATS: Mapping[str, WeightFormat] = MappingProxyType({
                      "int8 weights with per-channel scales (negligible), w8a16; w8a8 when compute_dtype='int8'"),
         WeightFormat("int4", "int4", 4 + (16 + 4) / 128, 16, 16, 16, "activation",
                      "GPTQ/AWQ: group 128, fp16 scale and 4-bit zero point per group (AutoAWQ quant_config)"),
-        WeightFormat("mxfp4", "fp4", 4 + 8 / 32, 16, 16, 16, "native",
+        WeightFormat("mxfp4", "fp4", _MXFP4, 16, 16, 16, "native",
                      "OCP Microscaling Formats (MX) v1.0: 32 fp4 values share one E8M0 scale"),
+        WeightFormat("mxfp4-moe", "fp4", 16, 16, 16, 16, "activation", _GPT_OSS,
+                     MappingProxyType({r: _MXFP4 for r in ("expert_gate", "expert_up", "expert_down")}),
+                     needs_routed_experts=True),
         WeightFormat("nvfp4", "fp4", 4 + 8 / 16, 16, 16, 16, "native",
                      "NVIDIA NVFP4: 16 fp4 values share one fp8 E4M3 scale"),
         WeightFormat("q8_0", "int8", 34 * 8 / 32, 34 * 8 / 32, 34 * 8 / 32, 32, "activation", _GGML),
@@ -169,6 +199,9 @@ class Checkpoint:
 
 @lru_cache(maxsize=256)
 def checkpoint(arch: Architecture, fmt: WeightFormat) -> Checkpoint:
+    if fmt.needs_routed_experts and not (arch.n_experts and arch.n_moe_layers):
+        raise ValueError(f"weight format {fmt.name!r} stores only the routed experts in {fmt.dtype}, and model "
+                         f"{arch.name!r} has no routed experts; it would be stored as bf16: use 'bf16'")
     dense_params = dense_bytes = act_dense = matrix_params = 0.0
     per_expert_params = per_expert_bytes = act_expert = 0.0
     for kind, records, n_blocks in _record_groups(arch):

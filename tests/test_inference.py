@@ -119,6 +119,79 @@ def test_gguf_sizes_from_block_layouts():
     assert weight_format("Q4_K_M").matmul_bits_by_record["down"] == pytest.approx((4.5 + 6.5625) / 2)
 
 
+@pytest.mark.parametrize("model, shards_gb, card_gib", [
+    # openai/gpt-oss-20b on Hugging Face, Files (tree/main): model-0000{0,1,2}-of-00002.safetensors
+    # 4.79 + 4.8 + 4.17 GB; the model card (arXiv:2508.10925) gives a 12.8 GiB checkpoint (quoted by
+    # fitmygpu.com/models/gpt-oss-20b: "OpenAI's GPT-OSS model card lists a 12.8 GiB checkpoint")
+    ("gpt-oss-20b", 4.79 + 4.8 + 4.17, 12.8),
+    # openai/gpt-oss-120b on Hugging Face, Files (tree/main/original): 65.2 GB; the model card: 60.8 GiB
+    # (quoted by fitmygpu.com/models/gpt-oss-120b)
+    ("gpt-oss-120b", 65.2, 60.8),
+])
+def test_gpt_oss_checkpoint_size(model, shards_gb, card_gib):
+    # routed experts MXFP4 (4.25 bits), everything else bf16 (config.json quantization_config). Both
+    # published figures are rounded to 3 significant figures (at most 0.4 % for 12.8 GiB; the shard
+    # sizes 0.1 % each); safetensors headers add tens of kB. 0.5 % covers the rounding.
+    stored = cm.weight_bytes_stored(model, "mxfp4-moe")
+    assert stored / 1e9 == pytest.approx(shards_gb, rel=0.005)
+    assert stored / 2**30 == pytest.approx(card_gib, rel=0.005)
+    # whole-model formats miss it: bf16 overstates it 3x or more, "mxfp4" (4-bit attention, router and
+    # embeddings) understates it by 2 % (120b) to 7 % (20b, whose embeddings weigh more)
+    assert cm.weight_bytes_stored(model, "bf16") / stored > 3.0
+    assert cm.weight_bytes_stored(model, "mxfp4") / stored < 0.98
+
+
+def test_gpt_oss_checkpoint_by_hand():
+    # gpt-oss-20b config: L 24, D 2880, 32 experts of F 2880 (gate, up, down: 3 D F each), V 201,088,
+    # untied LM head; total 20,914,757,184 parameters (HF safetensors metadata, data/models/catalog.csv)
+    n, experts = 20_914_757_184, 24 * 32 * 3 * 2880 * 2880
+    assert cm.weight_bytes_stored("gpt-oss-20b", "mxfp4-moe") == pytest.approx(
+        experts * 4.25 / 8 + (n - experts) * 2)
+    # the experts are 91 % of the parameters ("90+%", model card arXiv:2508.10925)
+    assert experts / n == pytest.approx(0.9137, abs=1e-4)
+
+
+def test_expert_only_formats_refuse_dense_models():
+    with pytest.raises(ValueError, match=r"'mxfp4-moe'.*model 'llama-2-7b' has no routed experts.*'bf16'"):
+        cm.weight_bytes_stored("llama-2-7b", "mxfp4-moe")
+    with pytest.raises(ValueError, match=r"model 'llama-3-8b' has no routed experts"):
+        cm.decode("llama-3-8b", "h100-sxm", context=128, weight_dtype="mxfp4-moe")
+    # another MoE model takes it: Mixtral's experts at 4.25 bits, attention and the rest at 16
+    a = cm.load_model("mixtral-8x7b-v0.1")
+    experts = 32 * 8 * 3 * 4096 * 14336
+    assert cm.weight_bytes_stored(a, "mxfp4-moe") == pytest.approx(experts * 4.25 / 8 + (a.n_params - experts) * 2)
+
+
+def test_gpt_oss_checkpoint_computes_in_16_bit():
+    # weight-only: the experts are expanded to the activation dtype (bf16 on an H100, though it has an fp8 peak)
+    r = cm.prefill("gpt-oss-120b", "h100-sxm", prompt_tokens=512, weight_dtype="mxfp4-moe", efficiency=IDEAL)
+    assert r.to_frame()["compute_dtype"].item() == "bf16"
+    # DGX Spark publishes only an fp4 peak: decode (bandwidth-bound) is timed, prefill is not
+    d = cm.decode("gpt-oss-20b", "dgx-spark-gb10", context=16, weight_dtype="mxfp4-moe", efficiency=IDEAL)
+    assert d.bound == "memory"
+    with pytest.raises(ValueError, match="publishes no compute peak"):
+        cm.prefill("gpt-oss-20b", "dgx-spark-gb10", prompt_tokens=512, weight_dtype="mxfp4-moe", efficiency=IDEAL)
+
+
+def test_gpt_oss_mxfp4_rows_are_mapped_but_not_fitted(measured):
+    # the "mxfp4" rows of gpt-oss name its MXFP4-expert checkpoints (llama.cpp, DGX Spark, benches/dgx-spark.md)
+    gpt = C.usable_measurements().query("model.str.startswith('gpt-oss')", engine="python")
+    assert len(gpt) >= 4 and (gpt["fmt"] == "mxfp4-moe").all()
+    # ... but llama.cpp runs its GGUF: llama-bench reports 11.27 GiB for gpt-oss-20b (the row's notes), the
+    # checkpoint is 12.8 GiB (model card), and the measured 84.10 tokens/s beats the checkpoint's ideal bound
+    # (its bytes at DGX Spark's 273 GB/s), so the rows are not predicted, fitted or cross-validated
+    assert not measured["model"].str.startswith("gpt-oss").any()
+    row = gpt[gpt["metric"] == "decode_tokens_per_s"].query("model == 'gpt-oss-20b'").iloc[0]
+    with pytest.raises(ValueError, match="llama.cpp runs its own GGUF file of gpt-oss"):
+        C.predict(row, IDEAL)
+    bound = cm.decode("gpt-oss-20b", "dgx-spark-gb10", context=16, weight_dtype="mxfp4-moe", efficiency=IDEAL)
+    assert row["value"] == 84.10 and bound.bound_tokens_per_s < row["value"]
+    # an "mxfp4" row of another model is left unmapped: which of its tensors are MXFP4 is not known
+    raw = gpt.drop(columns=["hw", "fmt"]).iloc[[0]]
+    assert len(C.usable_measurements(raw)) == 1
+    assert C.usable_measurements(raw.assign(model="mixtral-8x7b-v0.1")).empty
+
+
 def test_devices_without_a_compute_peak_decode_but_do_not_prefill():
     # Apple M2 (catalog): 100 GB/s, no published GPU peak
     r = cm.decode("llama-2-7b", "apple-m2", batch=1, context=64, weight_dtype="q4_0", efficiency=IDEAL)

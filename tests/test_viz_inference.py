@@ -294,7 +294,12 @@ def test_residuals_cover_every_usable_row(residuals):
     # the ideal bound is never beaten (speed ratios: bound over measured)
     assert (ok["bound_ratio"] >= 1).all()
     assert ok["predicted"].notna().all() and residuals.loc[~residuals["predictable"], "predicted"].isna().all()
-    assert residuals.loc[~residuals["predictable"], "reason"].str.contains("publishes no compute peak").all()
+    # a row is unpredictable for a prefill on a device without a compute peak, or for a format the engine did
+    # not run (calibrate.NOT_PREDICTED: gpt-oss on llama.cpp)
+    bad = residuals[~residuals["predictable"]]
+    known = tuple(C.NOT_PREDICTED.values())
+    assert (bad["reason"].str.contains("publishes no compute peak") | bad["reason"].isin(known)).all()
+    assert bad["reason"].isin(known).sum() == ((bad["engine"] == "llama.cpp") & (bad["fmt"] == "mxfp4-moe")).sum() > 0
 
 
 def test_residual_ratio_is_a_speed(residuals):
