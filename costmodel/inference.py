@@ -31,6 +31,7 @@ All numeric arguments broadcast as numpy arrays. Defined in
 from __future__ import annotations
 
 import math
+import types
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Mapping
@@ -210,6 +211,7 @@ class _Setup:
     kv_dtype: str = field(default="", compare=False)  # the dtype of the KV cache by name
     allreduce: Any = field(default=None, compare=False, repr=False)  # (M_op, alpha_link)
     alltoall: Any = field(default=None, compare=False, repr=False)  # (M_op, alpha_link)
+    peak_flop_per_s: float = field(default=math.nan, compare=False)  # of compute_dtype (NaN: None)
 
 
 def _activation_dtype(hw: Hardware) -> str | None:
@@ -275,7 +277,8 @@ def _build_setup(arch: Architecture, hw: Hardware, n_devices, tensor_parallel, p
                   _Bound(F.ALLREDUCE_TIME, {"n_t": layout.tensor, "beta_link": _link_bandwidth(hw)},
                          ("M_op", "alpha_link")),
                   _Bound(F.ALLTOALL_TIME, {"n_ep": layout.expert, "beta_link": _link_bandwidth(hw)},
-                         ("M_op", "alpha_link")))
+                         ("M_op", "alpha_link")),
+                  hw.peak_flops(c) if c else math.nan)
 
 
 class _Bound:
@@ -287,16 +290,46 @@ class _Bound:
     def __init__(self, expr, values: Mapping[str, Any], free: tuple[str, ...]):
         num = F.numeric(expr)
         self._fn = num._fn
+        # the same generated code with numpy's minimum and maximum replaced by their scalar
+        # definitions, for the scalar path (a ufunc call costs a microsecond on a scalar)
+        fn = self._fn
+        self._scalar_fn = types.FunctionType(fn.__code__, {**fn.__globals__, "minimum": _minimum, "maximum": _maximum},
+                                             fn.__name__, fn.__defaults__, fn.__closure__)
         self._template = [None if a in free else np.asarray(values[a], dtype=np.float64) for a in num.args]
+        # the same values as numpy float64 scalars, for a call whose free inputs are all scalars
+        # (one point): the same float64 arithmetic without the overhead of 0-d arrays
+        self._scalars = ([None if v is None else np.float64(v) for v in self._template]
+                         if all(v is None or v.ndim == 0 for v in self._template) else None)
         # each free symbol is one of the expression's own (index raises otherwise), so numpy
         # broadcasts the result to the inputs' shape by itself
         self._slots = [num.args.index(a) for a in free]
 
     def __call__(self, *free):
+        if self._scalars is not None and all(type(v) in _SCALAR_TYPES for v in free):  # one point: a float64 scalar
+            vals = list(self._scalars)
+            for i, v in zip(self._slots, free):
+                vals[i] = np.float64(v)
+            return np.float64(self._scalar_fn(*vals))
         vals = list(self._template)
         for i, v in zip(self._slots, free):
             vals[i] = _float64(v)
         return _float64(self._fn(*vals))
+
+
+#: Inputs a :class:`_Bound` evaluates as float64 scalars rather than arrays.
+_SCALAR_TYPES = frozenset({float, int, np.float64})
+
+
+def _minimum(a, b):
+    """``np.minimum`` of two scalars as numpy computes it for floats: ``a``
+    where ``a < b`` or ``a`` is NaN, else ``b`` (so NaN propagates, and of
+    two equal values, zeros of either sign included, ``b`` is returned)."""
+    return a if a < b or a != a else b
+
+
+def _maximum(a, b):
+    """``np.maximum`` of two scalars: ``a`` where ``a > b`` or ``a`` is NaN, else ``b``."""
+    return a if a > b or a != a else b
 
 
 def _float64(v):
@@ -372,7 +405,7 @@ def _times(s: _Setup, comp, comm, eff: EfficiencyProfile, *, decode: bool):
     a step; arrays broadcast."""
     hw, L = s.hw, s.layout
     beta = hw.memory_bandwidth_bytes_per_s
-    pi = hw.peak_flops(s.compute_dtype) if s.compute_dtype else math.nan
+    pi = s.peak_flop_per_s
     ar, a2a, p2p = comm
     n_comm = (L.tensor > 1) or (L.expert > 1) or (L.pipeline > 1)
     layers = s.arch.n_layers / L.pipeline
@@ -511,7 +544,8 @@ def _fit_check(s: _Setup, need, memory_fraction, scalar: bool):
 
 def _warn_context(s: _Setup, context, stacklevel: int):
     """Warn when a context exceeds the positions the model was trained on."""
-    if s.arch.max_position_embeddings and np.any(context > s.arch.max_position_embeddings):
+    m = s.arch.max_position_embeddings
+    if m and (context > m if type(context) is np.float64 else np.any(context > m)):
         import warnings
 
         warnings.warn(f"{s.arch.name}: context {int(np.max(context))} exceeds the trained context "
@@ -637,6 +671,11 @@ def memory_per_device(arch: ArchLike, hw: HardwareLike, *, batch: ArrayLike = 1,
     })
 
 
+def _unwrap(a: np.ndarray):
+    """A validated 0-d array as a float64 scalar; other arrays as they are."""
+    return a[()] if a.ndim == 0 else a
+
+
 def _max_batch(s: _Setup, context, prefill_tokens, frac: float):
     """Largest batch whose weights, KV caches at ``context`` and the workspace
     of a prefill chunk of ``prefill_tokens`` fit."""
@@ -679,14 +718,13 @@ def serving_point(arch: ArchLike, hw: HardwareLike, input_tokens: ArrayLike, out
     n_out = V.size("output_tokens", output_tokens, minimum=1, integer=True)
     frac = float(V.fraction("memory_fraction", memory_fraction))
     chunk = V.size("prefill_chunk_tokens", prefill_chunk_tokens, minimum=1, integer=True)
+    # a single value computes as a float64 scalar: the same arithmetic as a 0-d array, without its overhead
+    n_in, n_out, chunk = _unwrap(n_in), _unwrap(n_out), _unwrap(chunk)
     b_max = _max_batch(s, n_in + n_out, chunk, frac)
     if batch is None:
         b = b_max
     else:
-        b = V.size("batch", batch, minimum=1, integer=True)
-    common = dict(n_devices=n_devices, tensor_parallel=s.layout.tensor, pipeline_parallel=pipeline_parallel,
-                  expert_parallel=expert_parallel, weight_dtype=weight_dtype, kv_dtype=kv_dtype, compute_dtype=None,
-                  efficiency=efficiency, memory_fraction=1.0, check_fit=False)
+        b = _unwrap(V.size("batch", batch, minimum=1, integer=True))
     shape = np.broadcast_shapes(np.shape(n_in), np.shape(n_out), np.shape(b))
     r = _serving(s, efficiency, n_in, n_out, b, b_max, chunk, stacklevel=4)
     fits, b_ok, ttft, tpot = r["fits"], r["batch"], r["ttft_s"], r["tpot_s"]
@@ -705,6 +743,9 @@ def serving_point(arch: ArchLike, hw: HardwareLike, input_tokens: ArrayLike, out
         "workspace_bytes": r["workspace_bytes"], "total_bytes": r["total_bytes"], "memory_bytes": s.hw.memory_bytes,
     }
     if ttft_slo_s is not None or tpot_slo_s is not None:
+        common = dict(n_devices=n_devices, tensor_parallel=s.layout.tensor, pipeline_parallel=pipeline_parallel,
+                      expert_parallel=expert_parallel, weight_dtype=weight_dtype, kv_dtype=kv_dtype,
+                      compute_dtype=None, efficiency=efficiency, memory_fraction=1.0, check_fit=False)
         out.update(_slo_batch(s, n_in, n_out, b_max, ttft_slo_s, tpot_slo_s, common, shape))
     if shape == ():  # one point: a one-element copy of each value
         return _frame({k: np.array(v, ndmin=1) for k, v in out.items()})
@@ -718,15 +759,60 @@ _STR_DTYPE = pd.Series(np.array(["a"])).dtype
 def _frame(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
     """A DataFrame of 1-D arrays of one length, each owned by the frame (the
     caller hands them over): the frame ``pd.DataFrame(columns)`` builds, in a
-    third of its time. pandas' own ``_from_arrays`` (what its readers use)
-    skips the per-column inference; strings become pandas' default string
-    dtype as they would. Public construction where pandas lacks it."""
-    from_arrays = getattr(pd.DataFrame, "_from_arrays", None)
-    if from_arrays is None:
+    fraction of its time. The columns go straight into pandas' blocks (one 2-D
+    block per numpy dtype, as the constructor consolidates them, through
+    ``pandas.api.internals.create_dataframe_from_blocks``), so no column's
+    type is inferred again; strings become pandas' default string dtype as
+    they would. Falls back to the constructor where pandas lacks that API or
+    for other kinds of columns."""
+    arrays = list(columns.values())
+    if _from_blocks is None or not arrays or any(v.dtype.kind not in "fiubU" or v.ndim != 1 for v in arrays):
         return pd.DataFrame(columns, copy=False)
-    arrays = [pd.array(v, dtype=_STR_DTYPE) if v.dtype.kind == "U" else v for v in columns.values()]
-    n = len(arrays[0]) if arrays else 0
-    return from_arrays(arrays, columns=pd.Index(list(columns)), index=pd.RangeIndex(n), verify_integrity=False)
+    n = len(arrays[0])
+    blocks, by_dtype = [], {}
+    for i, v in enumerate(arrays):
+        if v.dtype.kind == "U":
+            blocks.append((_strings(v), np.array([i])))
+        else:
+            by_dtype.setdefault(v.dtype, []).append(i)
+    for positions in by_dtype.values():
+        block = np.stack([arrays[i] for i in positions]) if len(positions) > 1 else arrays[positions[0]][None, :]
+        blocks.append((block, np.array(positions)))
+    return _from_blocks(blocks, index=pd.RangeIndex(n), columns=_columns(tuple(columns)))
+
+
+try:
+    from pandas.api.internals import create_dataframe_from_blocks as _from_blocks
+except ImportError:  # pandas before 2.3: the constructor
+    _from_blocks = None
+
+#: Column indexes and one-value string arrays already built, by their names
+#: and values; each frame gets a shallow copy of its own (an index's name and
+#: a frame's values can be changed in place).
+_COLUMNS: dict = {}
+_STRINGS: dict = {}
+
+
+def _columns(names: tuple) -> pd.Index:
+    index = _COLUMNS.get(names)
+    if index is None:
+        if len(_COLUMNS) > 256:
+            _COLUMNS.clear()
+        index = _COLUMNS[names] = pd.Index(list(names))
+    return index._view() if hasattr(index, "_view") else index.copy()
+
+
+def _strings(v: np.ndarray):
+    """A numpy string column as pandas' default string array."""
+    if len(v) != 1:
+        return pd.array(v, dtype=_STR_DTYPE)
+    key = str(v[0])
+    hit = _STRINGS.get(key)
+    if hit is None:
+        if len(_STRINGS) > 1024:
+            _STRINGS.clear()
+        hit = _STRINGS[key] = pd.array(v, dtype=_STR_DTYPE)
+    return hit.copy()
 
 
 def _serving(s: _Setup, efficiency, n_in, n_out, b, b_max, chunk, *, stacklevel: int | None) -> dict:
