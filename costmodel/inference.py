@@ -550,12 +550,17 @@ def _memory_per_device(s: _Setup, batch, context, workspace_tokens):
     weights = (w.dense_matmul_bytes + w.lm_head_stored_bytes + w.other_bytes + w.embedding_bytes + experts) / (
         L.tensor * L.pipeline)
     kv = _kv_bytes(s, context, batch) * _kv_share(s) / L.pipeline
-    a = s.arch
+    return weights, kv, _workspace(s, batch, workspace_tokens)
+
+
+def _workspace(s: _Setup, batch, workspace_tokens):
+    """The activation workspace per device of a pass over ``workspace_tokens``
+    tokens for ``batch`` sequences."""
+    a, L = s.arch, s.layout
     # the largest live activations of a pass: the residual stream, the MLP
     # hidden (gate and up) and fp32 logits of the last tokens
     width = max(a.d_ff, a.n_experts_per_token * a.d_ff_expert + a.d_ff_shared)
-    workspace = workspace_tokens * (4 * a.d_model + 2 * width / L.tensor) * s.b_a + batch * a.vocab_size * 4 / L.tensor
-    return weights, kv, workspace
+    return workspace_tokens * (4 * a.d_model + 2 * width / L.tensor) * s.b_a + batch * a.vocab_size * 4 / L.tensor
 
 
 def _fit_check(s: _Setup, need, memory_fraction, scalar: bool):
@@ -714,7 +719,7 @@ def _max_batch(s: _Setup, context, prefill_tokens, frac: float):
     of a prefill chunk of ``prefill_tokens`` fit."""
     cap = s.hw.memory_bytes * frac
     w, kv1, _ = _memory_per_device(s, 1.0, context, 0.0)
-    _, _, ws = _memory_per_device(s, 1.0, context, prefill_tokens)
+    ws = _workspace(s, 1.0, prefill_tokens)
     per_seq = kv1 + s.arch.vocab_size * 4 / s.layout.tensor  # cache plus its fp32 logits row
     free = cap - w - (ws - s.arch.vocab_size * 4 / s.layout.tensor)
     return np.floor(_max(free, 0.0) / per_seq)
