@@ -117,7 +117,7 @@ def size(name: str, value: Any, *, minimum: float = 0.0, integer: bool = False,
 def fraction(name: str, value: Any) -> np.ndarray:
     """A fraction in (0, 1] (an efficiency)."""
     a = size(name, value, maximum=1.0)
-    if np.any(a <= 0):
+    if (a <= 0) if a.ndim == 0 else np.any(a <= 0):
         raise ValueError(f"{name}={value!r} must be in (0, 1]")
     return a
 

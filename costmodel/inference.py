@@ -31,6 +31,7 @@ All numeric arguments broadcast as numpy arrays. Defined in
 from __future__ import annotations
 
 import math
+import types
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Mapping
@@ -105,8 +106,9 @@ class EfficiencyProfile:
 IDEAL = EfficiencyProfile("ideal", 1.0, 1.0, 0.0, 0.0, "definition: the roofline bound")
 
 
-#: Fitted profiles already looked up, by (efficiency table, engine, device):
-#: a profile is frozen, and a new table (its cache cleared) gives new keys.
+#: Fitted profiles already looked up, by the identities of the efficiency table
+#: and the device and the engine: a profile is frozen, and a new table (its
+#: cache cleared) gives new keys.
 _PROFILES: dict = {}
 
 
@@ -117,14 +119,15 @@ def _profile(efficiency, hw: Hardware) -> EfficiencyProfile:
 
     if efficiency is None or isinstance(efficiency, str):
         table = efficiency_table()
-        key = (id(table), efficiency, hw)
+        key = (id(table), efficiency, id(hw))
         hit = _PROFILES.get(key)
-        if hit is not None and hit[0] is table:
+        if hit is not None and hit[0] is table and hit[2] is hw:
             return hit[1]
         prof = efficiency_profile(efficiency, hw)
         if len(_PROFILES) > 256:
             _PROFILES.clear()
-        _PROFILES[key] = (table, prof)  # the table is held, so its id is not reused while the entry lives
+        # the table and the device are held, so their ids are not reused while the entry lives
+        _PROFILES[key] = (table, prof, hw)
         return prof
     raise ValueError(f"efficiency={efficiency!r} must be an EfficiencyProfile, an engine name or None")
 
@@ -210,6 +213,7 @@ class _Setup:
     kv_dtype: str = field(default="", compare=False)  # the dtype of the KV cache by name
     allreduce: Any = field(default=None, compare=False, repr=False)  # (M_op, alpha_link)
     alltoall: Any = field(default=None, compare=False, repr=False)  # (M_op, alpha_link)
+    peak_flop_per_s: float = field(default=math.nan, compare=False)  # of compute_dtype (NaN: None)
 
 
 def _activation_dtype(hw: Hardware) -> str | None:
@@ -275,7 +279,8 @@ def _build_setup(arch: Architecture, hw: Hardware, n_devices, tensor_parallel, p
                   _Bound(F.ALLREDUCE_TIME, {"n_t": layout.tensor, "beta_link": _link_bandwidth(hw)},
                          ("M_op", "alpha_link")),
                   _Bound(F.ALLTOALL_TIME, {"n_ep": layout.expert, "beta_link": _link_bandwidth(hw)},
-                         ("M_op", "alpha_link")))
+                         ("M_op", "alpha_link")),
+                  hw.peak_flops(c) if c else math.nan)
 
 
 class _Bound:
@@ -287,16 +292,75 @@ class _Bound:
     def __init__(self, expr, values: Mapping[str, Any], free: tuple[str, ...]):
         num = F.numeric(expr)
         self._fn = num._fn
+        # the same generated code with numpy's minimum and maximum replaced by their scalar
+        # definitions, for the scalar path (a ufunc call costs a microsecond on a scalar)
+        fn = self._fn
+        self._scalar_fn = types.FunctionType(fn.__code__, {**fn.__globals__, "minimum": _minimum, "maximum": _maximum},
+                                             fn.__name__, fn.__defaults__, fn.__closure__)
         self._template = [None if a in free else np.asarray(values[a], dtype=np.float64) for a in num.args]
+        # the same values as Python floats and numpy float64 scalars, for a call whose free inputs
+        # are all scalars (one point): the same IEEE double arithmetic without the overhead of 0-d arrays
+        scalar = all(v is None or v.ndim == 0 for v in self._template)
+        self._floats = [None if v is None else float(v) for v in self._template] if scalar else None
+        self._scalars = [None if v is None else np.float64(v) for v in self._template] if scalar else None
         # each free symbol is one of the expression's own (index raises otherwise), so numpy
         # broadcasts the result to the inputs' shape by itself
         self._slots = [num.args.index(a) for a in free]
 
     def __call__(self, *free):
+        if self._floats is not None and all(type(v) in _SCALAR_TYPES for v in free):  # one point: a float64 scalar
+            vals = list(self._floats)
+            for i, v in zip(self._slots, free):
+                vals[i] = float(v)
+            try:
+                r = self._scalar_fn(*vals)
+            except ArithmeticError:  # Python floats raise where numpy returns inf or NaN (x / 0, overflow)
+                r = None
+            if type(r) in _FLOAT_RESULTS:
+                return np.float64(r)
+            vals = list(self._scalars)  # numpy scalars: numpy's inf, NaN and warnings
+            for i, v in zip(self._slots, free):
+                vals[i] = np.float64(v)
+            return np.float64(self._scalar_fn(*vals))
         vals = list(self._template)
         for i, v in zip(self._slots, free):
             vals[i] = _float64(v)
         return _float64(self._fn(*vals))
+
+
+#: Inputs a :class:`_Bound` evaluates as float64 scalars rather than arrays.
+_SCALAR_TYPES = frozenset({float, int, np.float64})
+#: Results of the Python-float evaluation taken as they are (a complex number, from a negative
+#: base to a fractional power, is evaluated again with numpy scalars, which give NaN).
+_FLOAT_RESULTS = frozenset({float, np.float64})
+
+
+def _minimum(a, b):
+    """``np.minimum`` of two scalars as numpy computes it for floats: ``a``
+    where ``a < b`` or ``a`` is NaN, else ``b`` (so NaN propagates, and of
+    two equal values, zeros of either sign included, ``b`` is returned)."""
+    return a if a < b or a != a else b
+
+
+def _maximum(a, b):
+    """``np.maximum`` of two scalars: ``a`` where ``a > b`` or ``a`` is NaN, else ``b``."""
+    return a if a > b or a != a else b
+
+
+def _max(a, b):
+    """``np.maximum(a, b)``; for two scalars (not both ints) the same float64 without a ufunc call."""
+    ta, tb = type(a), type(b)
+    if ta in _SCALAR_TYPES and tb in _SCALAR_TYPES and not (ta is int and tb is int):
+        return np.float64(_maximum(a, b))
+    return np.maximum(a, b)
+
+
+def _min(a, b):
+    """``np.minimum(a, b)``, as :func:`_max`."""
+    ta, tb = type(a), type(b)
+    if ta in _SCALAR_TYPES and tb in _SCALAR_TYPES and not (ta is int and tb is int):
+        return np.float64(_minimum(a, b))
+    return np.minimum(a, b)
 
 
 def _float64(v):
@@ -337,7 +401,7 @@ def _step(s: _Setup, batch, new_tokens, cached, *, decode: bool, logits_all: boo
     lm_flops = 2.0 * logit_tokens * a.vocab_size * a.d_model
     dense_flops = 2.0 * tokens * (a.n_matmul_weights_active - a.vocab_size * a.d_model
                                   - a.n_moe_layers * a.n_experts_per_token * w.per_expert_params)
-    lookup = np.minimum(tokens, a.vocab_size) * w.embedding_row_bytes
+    lookup = _min(tokens, a.vocab_size) * w.embedding_row_bytes
     matmul_bytes = (w.dense_matmul_bytes + w.lm_head_bytes + w.other_bytes) / shards + lookup / pp
     matmul_bytes = matmul_bytes + tokens * w.act_elems_dense * s.b_a / shards
     comp = {"matmul": ((dense_flops + lm_flops) / shards, matmul_bytes)}
@@ -372,7 +436,7 @@ def _times(s: _Setup, comp, comm, eff: EfficiencyProfile, *, decode: bool):
     a step; arrays broadcast."""
     hw, L = s.hw, s.layout
     beta = hw.memory_bandwidth_bytes_per_s
-    pi = hw.peak_flops(s.compute_dtype) if s.compute_dtype else math.nan
+    pi = s.peak_flop_per_s
     ar, a2a, p2p = comm
     n_comm = (L.tensor > 1) or (L.expert > 1) or (L.pipeline > 1)
     layers = s.arch.n_layers / L.pipeline
@@ -403,11 +467,11 @@ def _times(s: _Setup, comp, comm, eff: EfficiencyProfile, *, decode: bool):
         t_cmp = np.zeros(np.shape(t_mem))
     else:
         t_cmp = sum_f / pi
-    bound = np.maximum(np.maximum(t_cmp, t_mem), t_comm_ideal) * L.pipeline
+    bound = _max(_max(t_cmp, t_mem), t_comm_ideal) * L.pipeline
     expected = 0.0
     for f, m in comp.values():
         tc = f / (pi * eff.eta_compute) if s.compute_dtype else 0.0
-        expected = expected + np.maximum(tc, m / (beta * eff.eta_memory))
+        expected = expected + _max(tc, m / (beta * eff.eta_memory))
     expected = (expected + t_comm_ideal / eff.eta_memory + t_comm_latency + layers * eff.layer_overhead_s) * L.pipeline
     return expected, bound, t_cmp, t_mem, t_comm_ideal
 
@@ -486,12 +550,17 @@ def _memory_per_device(s: _Setup, batch, context, workspace_tokens):
     weights = (w.dense_matmul_bytes + w.lm_head_stored_bytes + w.other_bytes + w.embedding_bytes + experts) / (
         L.tensor * L.pipeline)
     kv = _kv_bytes(s, context, batch) * _kv_share(s) / L.pipeline
-    a = s.arch
+    return weights, kv, _workspace(s, batch, workspace_tokens)
+
+
+def _workspace(s: _Setup, batch, workspace_tokens):
+    """The activation workspace per device of a pass over ``workspace_tokens``
+    tokens for ``batch`` sequences."""
+    a, L = s.arch, s.layout
     # the largest live activations of a pass: the residual stream, the MLP
     # hidden (gate and up) and fp32 logits of the last tokens
     width = max(a.d_ff, a.n_experts_per_token * a.d_ff_expert + a.d_ff_shared)
-    workspace = workspace_tokens * (4 * a.d_model + 2 * width / L.tensor) * s.b_a + batch * a.vocab_size * 4 / L.tensor
-    return weights, kv, workspace
+    return workspace_tokens * (4 * a.d_model + 2 * width / L.tensor) * s.b_a + batch * a.vocab_size * 4 / L.tensor
 
 
 def _fit_check(s: _Setup, need, memory_fraction, scalar: bool):
@@ -511,7 +580,8 @@ def _fit_check(s: _Setup, need, memory_fraction, scalar: bool):
 
 def _warn_context(s: _Setup, context, stacklevel: int):
     """Warn when a context exceeds the positions the model was trained on."""
-    if s.arch.max_position_embeddings and np.any(context > s.arch.max_position_embeddings):
+    m = s.arch.max_position_embeddings
+    if m and (context > m if type(context) is np.float64 else np.any(context > m)):
         import warnings
 
         warnings.warn(f"{s.arch.name}: context {int(np.max(context))} exceeds the trained context "
@@ -527,6 +597,7 @@ def _run(phase, arch, hw, *, batch, new_tokens, cached, n_devices, tensor_parall
     if logits not in ("last", "all"):
         raise ValueError(f"logits={logits!r} must be 'last' (serving) or 'all' (training, scoring)")
     V.broadcast(**{k: v for k, v in inputs.items()})
+    batch, new_tokens, cached = _unwrap(batch), _unwrap(new_tokens), _unwrap(cached)
     decode = phase == "decode"
     _warn_context(s, cached + new_tokens, stacklevel=4)
     eff = _profile(efficiency, s.hw)
@@ -534,7 +605,7 @@ def _run(phase, arch, hw, *, batch, new_tokens, cached, n_devices, tensor_parall
     expected, bound, t_c, t_m, t_x = _times(s, comp, comm, eff, decode=decode)
     resource = _resource(t_c, t_m, t_x)
     # engines prefill in chunks of at most DEFAULT_PREFILL_CHUNK_TOKENS tokens: that sizes the workspace
-    chunk = np.minimum(batch * new_tokens, DEFAULT_PREFILL_CHUNK_TOKENS)
+    chunk = _min(batch * new_tokens, DEFAULT_PREFILL_CHUNK_TOKENS)
     w, kv, ws = _memory_per_device(s, batch, cached + new_tokens, chunk if workspace_tokens is None else workspace_tokens)
     need = w + kv + ws
     scalar = all(np.ndim(v) == 0 for v in inputs.values())
@@ -637,15 +708,21 @@ def memory_per_device(arch: ArchLike, hw: HardwareLike, *, batch: ArrayLike = 1,
     })
 
 
+def _unwrap(a):
+    """A validated 0-d array as a float64 scalar (the same arithmetic as the
+    array, without its overhead); other values as they are."""
+    return a[()] if type(a) is np.ndarray and a.ndim == 0 else a
+
+
 def _max_batch(s: _Setup, context, prefill_tokens, frac: float):
     """Largest batch whose weights, KV caches at ``context`` and the workspace
     of a prefill chunk of ``prefill_tokens`` fit."""
     cap = s.hw.memory_bytes * frac
     w, kv1, _ = _memory_per_device(s, 1.0, context, 0.0)
-    _, _, ws = _memory_per_device(s, 1.0, context, prefill_tokens)
+    ws = _workspace(s, 1.0, prefill_tokens)
     per_seq = kv1 + s.arch.vocab_size * 4 / s.layout.tensor  # cache plus its fp32 logits row
     free = cap - w - (ws - s.arch.vocab_size * 4 / s.layout.tensor)
-    return np.floor(np.maximum(free, 0.0) / per_seq)
+    return np.floor(_max(free, 0.0) / per_seq)
 
 
 def serving_point(arch: ArchLike, hw: HardwareLike, input_tokens: ArrayLike, output_tokens: ArrayLike, *,
@@ -679,15 +756,15 @@ def serving_point(arch: ArchLike, hw: HardwareLike, input_tokens: ArrayLike, out
     n_out = V.size("output_tokens", output_tokens, minimum=1, integer=True)
     frac = float(V.fraction("memory_fraction", memory_fraction))
     chunk = V.size("prefill_chunk_tokens", prefill_chunk_tokens, minimum=1, integer=True)
+    # a single value computes as a float64 scalar: the same arithmetic as a 0-d array, without its overhead
+    n_in, n_out, chunk = _unwrap(n_in), _unwrap(n_out), _unwrap(chunk)
     b_max = _max_batch(s, n_in + n_out, chunk, frac)
     if batch is None:
         b = b_max
     else:
-        b = V.size("batch", batch, minimum=1, integer=True)
-    common = dict(n_devices=n_devices, tensor_parallel=s.layout.tensor, pipeline_parallel=pipeline_parallel,
-                  expert_parallel=expert_parallel, weight_dtype=weight_dtype, kv_dtype=kv_dtype, compute_dtype=None,
-                  efficiency=efficiency, memory_fraction=1.0, check_fit=False)
-    shape = np.broadcast_shapes(np.shape(n_in), np.shape(n_out), np.shape(b))
+        b = _unwrap(V.size("batch", batch, minimum=1, integer=True))
+    scalar = type(n_in) is np.float64 and type(n_out) is np.float64 and type(b) is np.float64
+    shape = () if scalar else np.broadcast_shapes(np.shape(n_in), np.shape(n_out), np.shape(b))
     r = _serving(s, efficiency, n_in, n_out, b, b_max, chunk, stacklevel=4)
     fits, b_ok, ttft, tpot = r["fits"], r["batch"], r["ttft_s"], r["tpot_s"]
     group_tps = b_ok * n_out / r["cycle_s"]
@@ -705,9 +782,12 @@ def serving_point(arch: ArchLike, hw: HardwareLike, input_tokens: ArrayLike, out
         "workspace_bytes": r["workspace_bytes"], "total_bytes": r["total_bytes"], "memory_bytes": s.hw.memory_bytes,
     }
     if ttft_slo_s is not None or tpot_slo_s is not None:
+        common = dict(n_devices=n_devices, tensor_parallel=s.layout.tensor, pipeline_parallel=pipeline_parallel,
+                      expert_parallel=expert_parallel, weight_dtype=weight_dtype, kv_dtype=kv_dtype,
+                      compute_dtype=None, efficiency=efficiency, memory_fraction=1.0, check_fit=False)
         out.update(_slo_batch(s, n_in, n_out, b_max, ttft_slo_s, tpot_slo_s, common, shape))
-    if shape == ():  # one point: a one-element copy of each value
-        return _frame({k: np.array(v, ndmin=1) for k, v in out.items()})
+    if shape == ():  # one point
+        return _point_frame(out)
     return _frame({k: np.broadcast_to(np.asarray(v), shape).flatten() for k, v in out.items()})
 
 
@@ -718,15 +798,98 @@ _STR_DTYPE = pd.Series(np.array(["a"])).dtype
 def _frame(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
     """A DataFrame of 1-D arrays of one length, each owned by the frame (the
     caller hands them over): the frame ``pd.DataFrame(columns)`` builds, in a
-    third of its time. pandas' own ``_from_arrays`` (what its readers use)
-    skips the per-column inference; strings become pandas' default string
-    dtype as they would. Public construction where pandas lacks it."""
-    from_arrays = getattr(pd.DataFrame, "_from_arrays", None)
-    if from_arrays is None:
+    fraction of its time. The columns go straight into pandas' blocks (one 2-D
+    block per numpy dtype, as the constructor consolidates them, through
+    ``pandas.api.internals.create_dataframe_from_blocks``), so no column's
+    type is inferred again; strings become pandas' default string dtype as
+    they would. Falls back to the constructor where pandas lacks that API or
+    for other kinds of columns."""
+    arrays = list(columns.values())
+    if _from_blocks is None or not arrays or any(v.dtype.kind not in "fiubU" or v.ndim != 1 for v in arrays):
         return pd.DataFrame(columns, copy=False)
-    arrays = [pd.array(v, dtype=_STR_DTYPE) if v.dtype.kind == "U" else v for v in columns.values()]
-    n = len(arrays[0]) if arrays else 0
-    return from_arrays(arrays, columns=pd.Index(list(columns)), index=pd.RangeIndex(n), verify_integrity=False)
+    n = len(arrays[0])
+    blocks, by_dtype = [], {}
+    for i, v in enumerate(arrays):
+        if v.dtype.kind == "U":
+            blocks.append((_strings(v), np.array([i])))
+        else:
+            by_dtype.setdefault(v.dtype, []).append(i)
+    for positions in by_dtype.values():
+        block = np.stack([arrays[i] for i in positions]) if len(positions) > 1 else arrays[positions[0]][None, :]
+        blocks.append((block, np.array(positions)))
+    return _from_blocks(blocks, index=pd.RangeIndex(n), columns=_columns(tuple(columns)))
+
+
+#: The numpy dtype ``np.array(v, ndmin=1)`` gives a scalar of each type, by the
+#: type (a kind of :func:`_point_frame`'s blocks; "U": a string).
+_POINT_KINDS = {float: np.dtype(np.float64), np.float64: np.dtype(np.float64), bool: np.dtype(bool),
+                np.bool_: np.dtype(bool), int: np.array(0).dtype, np.int64: np.dtype(np.int64), str: "U", np.str_: "U"}
+#: The blocks of one-row frames, by their column names and the kind of each.
+_POINT_PLANS: dict = {}
+
+
+def _point_frame(values: Mapping[str, Any]) -> pd.DataFrame:
+    """The one-row frame of scalar (or 0-d) ``values``: the frame
+    ``_frame({k: np.array(v, ndmin=1) ...})`` builds, without making a
+    one-element array of each value first. The columns of each numpy dtype
+    form one block in column order, as there."""
+    vals = [v[()] if type(v) is np.ndarray and v.ndim == 0 else v for v in values.values()]
+    kinds = tuple(_POINT_KINDS.get(type(v)) for v in vals)
+    # (``None in kinds`` would not do: a numpy dtype compares equal to None, the default float64)
+    if _from_blocks is None or any(k is None for k in kinds) or any(type(v) is int and not -2**62 < v < 2**62
+                                                                    for v in vals):
+        return _frame({k: np.array(v, ndmin=1) for k, v in values.items()})
+    names = tuple(values)
+    plan = _POINT_PLANS.get((names, kinds))
+    if plan is None:
+        by_kind: dict = {}
+        for i, k in enumerate(kinds):
+            by_kind.setdefault(k, []).append(i)
+        plan = [(k, pos, np.array(pos)) for k, pos in by_kind.items()]
+        if len(_POINT_PLANS) > 256:
+            _POINT_PLANS.clear()
+        _POINT_PLANS[(names, kinds)] = plan
+    blocks = []
+    for kind, positions, placement in plan:
+        if kind == "U":
+            blocks += [(_strings(np.array([vals[i]])), np.array([i])) for i in positions]
+        else:
+            blocks.append((np.array([vals[i] for i in positions], dtype=kind)[:, None], placement.copy()))
+    return _from_blocks(blocks, index=pd.RangeIndex(1), columns=_columns(names))
+
+
+try:
+    from pandas.api.internals import create_dataframe_from_blocks as _from_blocks
+except ImportError:  # pandas before 2.3: the constructor
+    _from_blocks = None
+
+#: Column indexes and one-value string arrays already built, by their names
+#: and values; each frame gets a shallow copy of its own (an index's name and
+#: a frame's values can be changed in place).
+_COLUMNS: dict = {}
+_STRINGS: dict = {}
+
+
+def _columns(names: tuple) -> pd.Index:
+    index = _COLUMNS.get(names)
+    if index is None:
+        if len(_COLUMNS) > 256:
+            _COLUMNS.clear()
+        index = _COLUMNS[names] = pd.Index(list(names))
+    return index._view() if hasattr(index, "_view") else index.copy()
+
+
+def _strings(v: np.ndarray):
+    """A numpy string column as pandas' default string array."""
+    if len(v) != 1:
+        return pd.array(v, dtype=_STR_DTYPE)
+    key = str(v[0])
+    hit = _STRINGS.get(key)
+    if hit is None:
+        if len(_STRINGS) > 1024:
+            _STRINGS.clear()
+        hit = _STRINGS[key] = pd.array(v, dtype=_STR_DTYPE)
+    return hit.copy()
 
 
 def _serving(s: _Setup, efficiency, n_in, n_out, b, b_max, chunk, *, stacklevel: int | None) -> dict:
@@ -741,12 +904,12 @@ def _serving(s: _Setup, efficiency, n_in, n_out, b, b_max, chunk, *, stacklevel:
     open grid, numpy or dask arrays). ``stacklevel`` None: the caller has
     checked the lengths and warned about contexts beyond the trained one (a
     sweep does, once)."""
-    b_ok = np.maximum(b, 1.0)
+    b_ok = _max(b, 1.0)
     fits = (b >= 1) & (b <= b_max)
     ctx = n_in + np.floor((n_out - 1) / 2)
     full = n_in + n_out
     if stacklevel is not None:
-        if np.max(full) > V.MAX_SIZE:
+        if (full if type(full) is np.float64 else np.max(full)) > V.MAX_SIZE:
             V.size("context", full, integer=True)  # raises, as the memory check of a point does
         _warn_context(s, n_in, stacklevel)
     eff = _profile(efficiency, s.hw)
@@ -763,7 +926,7 @@ def _serving(s: _Setup, efficiency, n_in, n_out, b, b_max, chunk, *, stacklevel:
     # one prefill of every prompt and output_tokens decode steps
     comp, comm = _step(s, np.float64(1.0), n_in, 0.0, decode=False, logits_all=False)
     one, _, _, _, _ = _times(s, comp, comm, eff, decode=False)
-    w, kv, ws = _memory_per_device(s, b_ok, full, np.minimum(n_in * b_ok, chunk))
+    w, kv, ws = _memory_per_device(s, b_ok, full, _min(n_in * b_ok, chunk))
     return {"batch": b_ok, "fits": fits, "ttft_s": one + tpot, "tpot_s": tpot, "prefill_s": pre,
             "cycle_s": pre + n_out * tpot, "prefill_bound_s": pre_bound, "tpot_bound_s": tpot_bound,
             "decode_bound": _resource_code(t_c, t_m, t_x), "weight_bytes": w, "kv_cache_bytes": kv,

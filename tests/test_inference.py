@@ -298,3 +298,32 @@ def test_fitted_profiles_are_the_ones_stored():
     assert 0 < prof.eta_memory <= 1 and prof.name == "fitted:llama.cpp"
     assert (table["cv_median_abs_error"] > 0).all()
     assert isinstance(pd.read_csv(C.EFFICIENCY_CSV), pd.DataFrame)
+
+
+# A point's frame is built from cached pieces (inference._point_frame: a column
+# index per set of names, a string array per value, the blocks planned once per
+# set of columns). Each frame must be what the pandas constructor builds from the
+# same columns, and must own its pieces: changing one frame changes no other.
+def test_point_frame_is_the_constructors_frame():
+    for df in (cm.serving_point("llama-2-7b", "h100-sxm", 1024, 256, batch=8),
+               cm.serving_point("mixtral-8x7b-v0.1", "h100-sxm", [128, 1024], 64, n_devices=2, weight_dtype="fp8"),
+               cm.decode("llama-2-7b", "h100-sxm", batch=8, context=1024).to_frame()):
+        built = pd.DataFrame({c: df[c].to_numpy() for c in df.columns})
+        pd.testing.assert_frame_equal(df, built, check_exact=True)
+        assert df._mgr.is_consolidated()
+
+
+def test_point_frames_share_nothing():
+    def point():
+        return cm.serving_point("llama-2-7b", "h100-sxm", 1024, 256, batch=8)
+
+    a, b = point(), point()
+    kept = b.copy(deep=True)
+    a.columns.name = "changed"
+    a.loc[0, "model"] = "another model"
+    a.loc[0, "decode_bound"] = "compute"
+    a.loc[0, "ttft_s"] = -1.0
+    a.loc[0, "n_devices"] = 7
+    for df in (b, point()):
+        assert df.columns.name is None
+        pd.testing.assert_frame_equal(df, kept, check_exact=True)
