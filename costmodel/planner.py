@@ -20,12 +20,12 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from . import _validate as V
-from .cost import cost_per_million_output_tokens
+from .cost import cost_per_million_output_tokens, cost_per_million_tokens, energy_per_million_tokens
 from .formats import weight_format
 from .inference import DEFAULT_MEMORY_FRACTION, min_devices, serving_point
 from .prices import _as_date, cheapest_offer
 
-__all__ = ["PARAMETER_TYPES", "check_parameters", "compare", "export_table", "export_chart"]
+__all__ = ["PARAMETER_TYPES", "check_parameters", "compare", "cost_table", "export_table", "export_chart"]
 
 #: The planner notebook's parameters and the types each must have.
 PARAMETER_TYPES: Mapping[str, tuple[type, ...]] = {
@@ -142,6 +142,42 @@ def compare(models: Iterable[str] | str, hardware: Iterable[str] | str, *, weigh
                     "price_source": price_source, "usd_per_1m_output_tokens": usd,
                     **({"slo_batch": sp["slo_batch"]} if "slo_batch" in sp else {}), "note": price_note,
                 })
+    return pd.DataFrame(rows)
+
+
+def cost_table(models: Iterable[str] | str, hardware: str, *, input_tokens: int = 1024, output_tokens: int = 256,
+               date: Any = None, price_per_device_hour_usd: float | None = None, utilisation: float = 1.0,
+               weight_dtype: str = "bf16", batch: int | None = None, n_devices: int | None = None,
+               memory_fraction: float = DEFAULT_MEMORY_FRACTION) -> pd.DataFrame:
+    """One row per model on ``hardware``: the fewest devices that hold it
+    (or ``n_devices``), the batch (the largest that fits, or ``batch``),
+    USD per million input, output and blended tokens
+    (:func:`costmodel.cost_per_million_tokens`, at the catalog's cheapest
+    offer on ``date`` or at ``price_per_device_hour_usd``, busy a fraction
+    ``utilisation`` of the hour) and kWh and kg CO2 per million output
+    tokens at the catalog's default PUE and grid
+    (:func:`costmodel.energy_per_million_tokens`). A model that fits on no
+    group of up to 1,024 devices, or a device without a price at ``date``,
+    raises naming it. What ``costmodel cost`` prints. Defined in
+    :ref:`sec_planner`."""
+    rows = []
+    for m in _ids(models, "models"):
+        a = V.as_arch(m, "models")
+        n = n_devices or min_devices(a, hardware, batch=batch or 1, context=input_tokens + output_tokens,
+                                     weight_dtype=weight_dtype, memory_fraction=memory_fraction)
+        common = dict(n_devices=n, batch=batch, utilisation=utilisation, weight_dtype=weight_dtype,
+                      memory_fraction=memory_fraction)
+        c = cost_per_million_tokens(a, hardware, input_tokens, output_tokens, date=date,
+                                    price_per_device_hour=price_per_device_hour_usd, **common).iloc[0]
+        e = energy_per_million_tokens(a, hardware, input_tokens, output_tokens, **common).iloc[0]
+        rows.append({
+            **{k: c[k] for k in ("model", "hardware", "n_devices", "weight_dtype", "input_tokens", "output_tokens",
+                                 "batch", "fits", "utilisation", "price_per_device_hour_usd", "price_source",
+                                 "usd_per_1m_input_tokens", "usd_per_1m_output_tokens",
+                                 "usd_per_1m_blended_tokens")},
+            "kwh_per_1m_output_tokens": e["kwh_per_1m_output_tokens"],
+            "kg_co2_per_1m_output_tokens": e["kg_co2_per_1m_output_tokens"],
+        })
     return pd.DataFrame(rows)
 
 

@@ -43,6 +43,33 @@ def test_compare_prices_each_device_at_its_cheapest_dated_offer():
         planner.compare(["llama-3-8b"], ["h100-sxm"], date="last year")
 
 
+def test_cost_table_is_the_cost_module_on_the_fewest_devices():
+    df = planner.cost_table(["llama-3.2-1b", "llama-3-70b"], "h100-sxm", date="2026", utilisation=0.5).set_index("model")
+    # Meta-Llama-3-70B in bf16 (141 GB) needs two 80 GB H100s
+    assert df.loc["llama-3-70b", "n_devices"] == 2 and df.loc["llama-3.2-1b", "n_devices"] == 1
+    c = cm.cost_per_million_tokens("llama-3-70b", "h100-sxm", 1024, 256, n_devices=2, date="2026",
+                                   utilisation=0.5).iloc[0]
+    e = cm.energy_per_million_tokens("llama-3-70b", "h100-sxm", 1024, 256, n_devices=2).iloc[0]
+    row = df.loc["llama-3-70b"]
+    assert row["price_source"] == "lambda/h100-sxm/on-demand/2.49"
+    for col in ("usd_per_1m_input_tokens", "usd_per_1m_output_tokens", "usd_per_1m_blended_tokens"):
+        assert row[col] == c[col]
+    assert row["kwh_per_1m_output_tokens"] == e["kwh_per_1m_output_tokens"]
+    with pytest.raises(ValueError, match=r"hardware='l4' has no row in data/prices/cloud.csv"):
+        planner.cost_table("llama-3.2-1b", "l4", date="2026")
+
+
+def test_cli_cost_prints_dollars_and_energy(tmp_path):
+    r = _cli("cost", "llama-3.2-1b", "--hardware", "h100-sxm", "--date", "2026", "--csv", str(tmp_path / "c.csv"))
+    assert r.returncode == 0, r.stderr
+    assert "usd_per_1m_blended_tokens" in r.stdout and "lambda/h100-sxm/on-demand/2.49" in r.stdout
+    df = pd.read_csv(tmp_path / "c.csv")
+    expected = planner.cost_table("llama-3.2-1b", "h100-sxm", date="2026")
+    assert df["usd_per_1m_output_tokens"].tolist() == pytest.approx(expected["usd_per_1m_output_tokens"].tolist())
+    r = _cli("cost", "llama-3.2-1b", "--hardware", "h100-sxm")
+    assert r.returncode == 2 and "one of the arguments --date --price is required" in r.stderr
+
+
 def test_compare_reports_what_does_not_fit():
     # Llama-2-70B in bf16 (138 GB) on an Apple M2 (24 GB, no interconnect in the catalog): a row saying so
     df = planner.compare(["llama-2-70b"], ["apple-m2"], weight_dtypes=["bf16"])
