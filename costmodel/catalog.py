@@ -102,6 +102,14 @@ class Hardware:
     memory_bandwidth_bytes_per_s: float
     interconnect_bandwidth_bytes_per_s: float = math.nan
     interconnect: str = ""
+    #: devices (GPUs, accelerators) per server or board of the reference
+    #: system that the interconnect joins (8 for DGX/HGX); nan where none is
+    #: published (a TPU pod, a laptop)
+    devices_per_node: float = math.nan
+    #: scale-out (InfiniBand/Ethernet) bandwidth per device, one direction,
+    #: in the reference system named in ``internode``; nan where unpublished
+    internode_bandwidth_bytes_per_s: float = math.nan
+    internode: str = ""
     tdp_w: float = math.nan
     source: str = ""
     retrieved: str = ""
@@ -126,7 +134,7 @@ class Hardware:
 
     def _validate(self) -> None:
         where = f"hardware {self.id!r}"
-        for name in ("id", "name", "vendor", "category", "interconnect", "source", "retrieved", "notes"):
+        for name in ("id", "name", "vendor", "category", "interconnect", "internode", "source", "retrieved", "notes"):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"{where}: field {name}={getattr(self, name)!r} must be a string")
         if not self.id.strip():
@@ -151,6 +159,11 @@ class Hardware:
         rate("memory_bytes", self.memory_bytes)
         rate("memory_bandwidth_bytes_per_s", self.memory_bandwidth_bytes_per_s, required=True)
         rate("interconnect_bandwidth_bytes_per_s", self.interconnect_bandwidth_bytes_per_s)
+        rate("internode_bandwidth_bytes_per_s", self.internode_bandwidth_bytes_per_s)
+        rate("devices_per_node", self.devices_per_node)
+        if math.isfinite(self.devices_per_node) and self.devices_per_node != round(self.devices_per_node):
+            raise ValueError(f"{where}: devices_per_node={self.devices_per_node!r} must be a whole number "
+                             "(nan where unknown)")
         rate("tdp_w", self.tdp_w)
         if not isinstance(self.derived_columns, tuple) or not all(isinstance(c, str) for c in self.derived_columns):
             raise ValueError(f"{where}: derived_columns={self.derived_columns!r} must be a tuple of column names")
@@ -220,7 +233,7 @@ def _derived_columns(row: pd.Series, hw_id: str) -> tuple[str, ...]:
 def _hardware_frame() -> pd.DataFrame:
     with HARDWARE_CSV.open("rb") as f:
         df = pd.read_csv(f, dtype={"id": str, "source": str, "retrieved": str, "notes": str,
-                                   "derived_columns": str})
+                                   "derived_columns": str, "internode": str})
     for col in ("id", "source", "retrieved"):
         bad = df[df[col].isna() | (df[col].astype(str).str.strip() == "")]
         if len(bad):
@@ -252,6 +265,9 @@ def _hardware_by_id() -> dict[str, Hardware]:
             memory_bandwidth_bytes_per_s=bw,
             interconnect_bandwidth_bytes_per_s=_float(row, "interconnect_bandwidth_bytes_per_s", hid),
             interconnect="" if pd.isna(row.get("interconnect")) else str(row["interconnect"]),
+            devices_per_node=_float(row, "devices_per_node", hid),
+            internode_bandwidth_bytes_per_s=_float(row, "internode_bandwidth_bytes_per_s", hid),
+            internode="" if pd.isna(row.get("internode")) else str(row["internode"]),
             tdp_w=_float(row, "tdp_w", hid),
             source=str(row["source"]),
             retrieved=str(row["retrieved"]),

@@ -607,6 +607,50 @@ TRAINING_ENERGY_J = S.tau_dev * S.P_dev * S.u_pow * S.PUE
 #: Kilograms of CO2 at c_grid grams per kWh (1 kWh = 3.6e6 J).
 TRAINING_CO2E_KG = TRAINING_ENERGY_J / sp.Integer(3_600_000) * S.c_grid / 1000
 
+# Step time across nodes ------------------------------------------------------
+# Placement (Megatron-LM's rank order): tensor parallelism innermost, then
+# context, pipeline and data outermost, so a group of one kind lies within a
+# block of consecutive ranks as large as the product of its own degree and the
+# inner ones (n_t; n_t n_c; n_t n_c n_p; n). Nodes hold n_node consecutive
+# ranks. A group stays inside a node when the whole run does (n <= n_node) or
+# when its block divides n_node; otherwise some groups of that kind cross a
+# node boundary and their collective runs at the scale-out bandwidth: a ring
+# (or a pipeline send) is as fast as its slowest link, the network interface
+# of one device (no hierarchical all-reduce; pessimistic when several members
+# of a group share a node).
+
+
+def _crosses_nodes(block):
+    """1 when groups that lie within blocks of ``block`` consecutive ranks
+    cross a node boundary of n_node devices, else 0."""
+    # whole numbers: min(1, n_node mod block) is 1 unless block divides n_node,
+    # min(1, max(0, n - n_node)) is 1 only when the run exceeds one node
+    return sp.Min(1, sp.Mod(S.g_node, block)) * sp.Min(1, sp.Max(0, S.n_dev - S.g_node))
+
+
+#: 1 when tensor-parallel groups span nodes (n_t does not divide n_node).
+TP_CROSSES_NODES = _crosses_nodes(S.n_t)
+#: 1 when context-parallel groups span nodes.
+CP_CROSSES_NODES = _crosses_nodes(S.n_t * S.n_c)
+#: 1 when pipeline stages sit in different nodes.
+PP_CROSSES_NODES = _crosses_nodes(S.n_t * S.n_c * S.n_p)
+#: 1 when data-parallel groups span nodes (any run larger than one node).
+DP_CROSSES_NODES = _crosses_nodes(S.n_dev)
+
+_x_t, _x_c, _x_p, _x_d = TP_CROSSES_NODES, CP_CROSSES_NODES, PP_CROSSES_NODES, DP_CROSSES_NODES
+
+#: :data:`STEP_TIME` with each collective on its own link: groups inside a
+#: node at beta_link (NVLink), groups that span nodes at beta_node (the
+#: scale-out network, per device and direction). Equal to STEP_TIME when the
+#: run fits in one node or no group crosses one.
+STEP_TIME_NODES = (
+    S.t_comp * (S.m_mb + S.n_p - 1) / S.m_mb
+    + (TP_COMM_BYTES * (1 - _x_t) + PP_COMM_BYTES * (1 - _x_p)) / S.beta_link
+    + (TP_COMM_BYTES * _x_t + PP_COMM_BYTES * _x_p) / S.beta_node
+    + sp.Max(0, (DP_COMM_BYTES * (1 - _x_d) + CP_COMM_BYTES * (1 - _x_c)) / S.beta_link
+             + (DP_COMM_BYTES * _x_d + CP_COMM_BYTES * _x_c) / S.beta_node - S.omega * S.t_comp)
+)
+
 
 # ==========================================================================
 # Fine-tuning and scaling laws (sec_finetune). Appended section: fine-tuning

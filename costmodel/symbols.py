@@ -186,6 +186,10 @@ _TABLE: tuple[Sym, ...] = (
     Sym("PUE", r"\mathrm{PUE}", "power usage effectiveness of the data centre", "1", "", "training"),
     Sym("c_grid", r"c_{grid}", "grid carbon intensity", "gCO2/kWh", "", "training"),
     Sym("c_dev", r"c_{dev}", "price of one device-hour", "USD/h", "", "training"),
+    Sym("g_node", r"n_{node}", "devices per node: the NVLink (or similar) domain of one server or board", "1", "",
+        "training"),
+    Sym("beta_node", r"\beta_{node}", "scale-out (inter-node) bandwidth one device sends at (one direction)",
+        "byte/s", "", "training"),
     # ------------------------------------------------------------------
     # fine-tuning and scaling laws (sec_finetune): appended block, kept at the end of the table
     # ------------------------------------------------------------------

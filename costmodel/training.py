@@ -29,7 +29,7 @@ holds.
 **Step time**: compute at a utilisation, stretched by the pipeline bubble,
 plus tensor- and pipeline-parallel traffic and whatever data- and
 context-parallel traffic compute does not hide, over the catalog's
-interconnect. **Run totals**: wall-clock days, device-hours, dollars (a dated
+interconnect within a node and its scale-out network across nodes. **Run totals**: wall-clock days, device-hours, dollars (a dated
 price, :mod:`costmodel.prices`), energy and CO2.
 
 **Validation**: :func:`published_training_runs` reads
@@ -423,9 +423,27 @@ def _link_bandwidth(hw: Hardware, given):
     return hw.interconnect_bandwidth_bytes_per_s / 2
 
 
+def _node_links(hw: Hardware, devices_per_node, internode_bandwidth):
+    """(devices per node, scale-out bandwidth per device and direction): the
+    arguments, else the catalog's figures (nan where it has none)."""
+    g = hw.devices_per_node if devices_per_node is None else float(
+        V.size("devices_per_node", devices_per_node, minimum=1, integer=True))
+    if internode_bandwidth is None:
+        # Scale-out figures are stored per device and direction already (one NIC per GPU in a DGX).
+        beta_node = hw.internode_bandwidth_bytes_per_s
+    else:
+        beta_node = V.size("internode_bandwidth_bytes_per_s", internode_bandwidth, minimum=1.0, maximum=1e30)
+    if np.ndim(g):
+        raise ValueError(f"devices_per_node={devices_per_node!r} must be one whole number, not an array")
+    return g, beta_node
+
+
 def _step(arch: Architecture, hw: Hardware, s, deg: dict, rho, mfu_value, pi, beta, overlap: float, b: dict,
-          n_model: float):
-    """Step components in seconds (validated inputs)."""
+          n_model: float, g_node: float = math.nan, beta_node=math.nan, label: str = ""):
+    """Step components in seconds (validated inputs). ``g_node`` devices per
+    node (nan: the catalog names no node, so the whole layout is one
+    interconnect domain, as a TPU slice is one ICI domain) and ``beta_node``
+    the scale-out bandwidth per device and direction."""
     n_dev = deg["n_t"] * deg["n_p"] * deg["n_d"] * deg["n_c"]
     model_tok = _eval(F.MODEL_FLOPS_PER_TOKEN, arch, N=n_model, s=s)
     tokens_step = F.numeric(F.TOKENS_PER_STEP)(B=deg["B"], m_mb=deg["m_mb"], n_d=deg["n_d"], s=s)
@@ -435,17 +453,41 @@ def _step(arch: Architecture, hw: Hardware, s, deg: dict, rho, mfu_value, pi, be
     tp = _eval(F.TP_COMM_BYTES, arch, **comm)
     pp = _eval(F.PP_COMM_BYTES, arch, **comm)
     cp = _eval(F.CP_COMM_BYTES, arch, **comm)
-    moved = np.asarray(dp + tp + pp + cp)
-    if np.any(moved > 0) and not np.all(np.isfinite(beta)):
+    known_node = math.isfinite(g_node)
+    g = g_node if known_node else n_dev  # no node in the catalog: one domain
+    where = dict(g_node=g, n_dev=n_dev, n_t=deg["n_t"], n_c=deg["n_c"], n_p=deg["n_p"])
+    cross = {k: np.broadcast_to(F.numeric(e)(**{a: where[a] for a in F.numeric(e).args}), np.shape(t_comp))
+             for k, e in (("tp", F.TP_CROSSES_NODES), ("cp", F.CP_CROSSES_NODES), ("pp", F.PP_CROSSES_NODES),
+                          ("dp", F.DP_CROSSES_NODES))}
+    moved = {"tp": tp, "pp": pp, "dp": dp, "cp": cp}
+    inside = sum(np.asarray(moved[k]) * (1 - cross[k]) for k in moved)
+    across = {k: np.asarray(moved[k]) * cross[k] for k in moved}
+    if np.any(inside > 0) and not np.all(np.isfinite(beta)):
         raise ValueError(f"hardware {hw.id!r} has no published interconnect_bandwidth_bytes_per_s, and this layout "
                          "communicates; pass interconnect_bandwidth_bytes_per_s")
+    crossing = [k for k in ("tp", "cp", "pp", "dp") if np.any(across[k] > 0)]
+    if crossing and not np.all(np.isfinite(beta_node)):
+        names = [{"tp": "tensor", "cp": "context", "pp": "pipeline", "dp": "data"}[k] for k in crossing]
+        kinds = "-, ".join(names[:-1]) + ("- and " if len(names) > 1 else "") + names[-1]
+        raise ValueError(
+            f"hardware {hw.id!r} has no published internode_bandwidth_bytes_per_s, and this layout ({label}) spans "
+            f"nodes of devices_per_node={g:g}: its {kinds}-parallel traffic crosses the scale-out network; pass "
+            "internode_bandwidth_bytes_per_s= (bytes/s per device, one direction)")
     beta_eff = np.where(np.isfinite(beta), beta, 1.0)  # where unknown nothing moves
-    step = _eval(F.STEP_TIME, arch, t_comp=t_comp, beta_link=beta_eff, omega=overlap, N=float(arch.n_params), **comm)
+    node_eff = np.where(np.isfinite(beta_node), beta_node, 1.0)  # where unknown nothing crosses a node
+    step = _eval(F.STEP_TIME_NODES, arch, t_comp=t_comp, beta_link=beta_eff, beta_node=node_eff, omega=overlap,
+                 N=float(arch.n_params), g_node=g, n_dev=n_dev, **comm)
+
+    def seconds(k):
+        return moved[k] / np.where(cross[k] > 0, node_eff, beta_eff)
+
     return {
         "tokens_per_step": tokens_step, "model_flop_per_token": model_tok, "compute_time_s": t_comp,
         "bubble_fraction": F.numeric(F.PIPELINE_BUBBLE_FRACTION)(n_p=deg["n_p"], m_mb=deg["m_mb"]) + 0 * t_comp,
         "dp_comm_bytes": dp, "tp_comm_bytes": tp, "pp_comm_bytes": pp, "cp_comm_bytes": cp,
-        "dp_comm_s": dp / beta_eff, "tp_comm_s": tp / beta_eff, "pp_comm_s": pp / beta_eff, "cp_comm_s": cp / beta_eff,
+        "dp_comm_s": seconds("dp"), "tp_comm_s": seconds("tp"), "pp_comm_s": seconds("pp"), "cp_comm_s": seconds("cp"),
+        "devices_per_node": (g_node if known_node else math.nan) + 0 * t_comp,
+        **{f"{k}_spans_nodes": cross[k] > 0 for k in ("tp", "cp", "pp", "dp")},
         "step_time_s": step, "n_devices": n_dev,
     }
 
@@ -466,7 +508,9 @@ def training_step_time(arch: ArchLike, hw: HardwareLike, seq_len: ArrayLike, par
                        mfu: ArrayLike | None = None, hfu: ArrayLike | None = None, recompute: str = "none",
                        dtype: str = "bf16", overlap: bool = True, weight_dtype: str = "bf16",
                        grad_dtype: str = "bf16", activation_dtype: str = "bf16",
-                       interconnect_bandwidth_bytes_per_s: ArrayLike | None = None) -> pd.DataFrame:
+                       interconnect_bandwidth_bytes_per_s: ArrayLike | None = None,
+                       devices_per_node: int | None = None,
+                       internode_bandwidth_bytes_per_s: ArrayLike | None = None) -> pd.DataFrame:
     """Seconds of one optimizer step under ``parallelism``, by component.
 
     Compute: the step's model FLOPs at utilisation ``mfu`` (or ``hfu``, which
@@ -480,9 +524,23 @@ def training_step_time(arch: ArchLike, hw: HardwareLike, seq_len: ArrayLike, par
     time shows); tensor-parallel all-reduces and pipeline sends always on the
     critical path. The default utilisation was fitted end to end, so it
     already contains the published runs' own bubbles and exposed
-    communication. Numeric arguments take arrays; one row per element of
-    their broadcast. Formula :data:`costmodel.formulas.STEP_TIME`.
-    Defined in :ref:`sec_training`.
+    communication.
+
+    **Nodes.** Ranks are placed tensor-parallel innermost, then context,
+    pipeline and data outermost, ``devices_per_node`` to a node (default:
+    the catalog's reference system, 8 for a DGX). A collective whose groups
+    span nodes runs at the scale-out bandwidth, per device and direction
+    (``internode_bandwidth_bytes_per_s``, default the catalog's), groups
+    within a node at the interconnect's: a ring is as fast as its slowest
+    link (no hierarchical all-reduce). Where the catalog names no node
+    (TPUs: ICI spans the pod) the whole layout is one interconnect domain,
+    as before, unless ``devices_per_node`` is passed. A layout that spans
+    nodes on a device without a scale-out figure raises ``ValueError``
+    asking for ``internode_bandwidth_bytes_per_s=``. The ``*_spans_nodes``
+    columns say which traffic crossed. Numeric arguments take arrays; one
+    row per element of their broadcast. Formula
+    :data:`costmodel.formulas.STEP_TIME_NODES` (:data:`~costmodel.formulas.STEP_TIME`
+    within one node). Defined in :ref:`sec_training`.
     """
     arch, hw = V.as_arch(arch), V.as_hardware(hw)
     par = _as_parallelism(parallelism)
@@ -494,6 +552,7 @@ def training_step_time(arch: ArchLike, hw: HardwareLike, seq_len: ArrayLike, par
     if hfu is not None:
         arrays["hfu"] = V.fraction("hfu", hfu)
     arrays["beta"] = _link_bandwidth(hw, interconnect_bandwidth_bytes_per_s)
+    g_node, arrays["beta_node"] = _node_links(hw, devices_per_node, internode_bandwidth_bytes_per_s)
     shape = V.broadcast(**arrays)
     a = {k: np.broadcast_to(v, shape).ravel() if shape else np.atleast_1d(v) for k, v in arrays.items()}
     s = a["seq_len"]
@@ -505,7 +564,7 @@ def training_step_time(arch: ArchLike, hw: HardwareLike, seq_len: ArrayLike, par
     u, basis = _resolve_mfu(arch, s, a.get("mfu"), a.get("hfu"), recompute, "all")
     pi = hw.peak_flops(V.dtype("dtype", dtype))
     out = _step(arch, hw, s, _degrees(par), _RHO[recompute], u, pi, a["beta"], float(V.flag("overlap", overlap)), b,
-                float(arch.n_active_params))
+                float(arch.n_active_params), g_node, a["beta_node"], par.label())
     shape = np.shape(out["step_time_s"])
     df = pd.DataFrame({"model": arch.name, "hardware": hw.id, **_layout_columns(par), "recompute": recompute,
                        "seq_len": s.astype(np.int64), "mfu": np.broadcast_to(u, shape), "utilisation_basis": basis,
@@ -547,6 +606,7 @@ def training_run(arch: ArchLike, hw: HardwareLike, tokens: ArrayLike, n_devices:
                  mfu: ArrayLike | None = None, hfu: ArrayLike | None = None, recompute: str = "none",
                  optimizer: str | float = "adam", dtype: str = "bf16", overlap: bool = True,
                  flash_attention: bool = True, interconnect_bandwidth_bytes_per_s: ArrayLike | None = None,
+                 devices_per_node: int | None = None, internode_bandwidth_bytes_per_s: ArrayLike | None = None,
                  price_per_device_hour_usd: ArrayLike | None = None, price_date: Any = None,
                  price_provider: str | None = None, pricing_model: str = "on_demand",
                  device_power_w: ArrayLike | None = None, power_fraction: ArrayLike = 1.0,
@@ -559,7 +619,9 @@ def training_run(arch: ArchLike, hw: HardwareLike, tokens: ArrayLike, n_devices:
     (ZeRO 0, one sequence per device per step); when given, its degrees must
     multiply to ``n_devices``. ``global_batch_tokens`` (e.g. 4M) sets the
     micro-batches per step in its place. Step time as
-    :func:`training_step_time` (``mfu``/``hfu``, default :func:`default_mfu`);
+    :func:`training_step_time` (``mfu``/``hfu``, default :func:`default_mfu`;
+    ``devices_per_node`` and ``internode_bandwidth_bytes_per_s`` place the
+    layout on nodes and the scale-out network, as there);
     steps = tokens / tokens per step. Cost: ``price_per_device_hour_usd``, or
     the dated catalog price at ``price_date`` (:func:`costmodel.price_per_device_hour`,
     with ``price_provider`` and ``pricing_model``); without either the cost
@@ -601,6 +663,7 @@ def training_run(arch: ArchLike, hw: HardwareLike, tokens: ArrayLike, n_devices:
     }
     arrays.update({k: check(v) for k, (v, check) in optional.items() if v is not None})
     arrays["optimizer"] = _optimizer_bytes(optimizer)
+    g_node, arrays["beta_node"] = _node_links(hw, devices_per_node, internode_bandwidth_bytes_per_s)
     shape = V.broadcast(**arrays)
     a = {k: np.broadcast_to(v, shape).ravel() if shape else np.atleast_1d(v) for k, v in arrays.items()}
     t, n, s = a["tokens"], a["n_devices"], a["seq_len"]
@@ -653,7 +716,7 @@ def training_run(arch: ArchLike, hw: HardwareLike, tokens: ArrayLike, n_devices:
     pi = hw.peak_flops(V.dtype("dtype", dtype))
     beta = a.get("interconnect_bandwidth_bytes_per_s", _link_bandwidth(hw, None))
     step = _step(arch, hw, s, deg, _RHO[recompute], u, pi, beta, float(V.flag("overlap", overlap)), b,
-                 float(arch.n_active_params))
+                 float(arch.n_active_params), g_node, a["beta_node"], label)
     steps = t / step["tokens_per_step"]
     wall = steps * step["step_time_s"]
     device_s = wall * step["n_devices"]
@@ -678,7 +741,8 @@ def training_run(arch: ArchLike, hw: HardwareLike, tokens: ArrayLike, n_devices:
         "model_flops": t * step["model_flop_per_token"],
         "tokens_per_step": step["tokens_per_step"], "steps": steps,
         **{k: step[k] for k in ("compute_time_s", "bubble_fraction", "tp_comm_s", "pp_comm_s", "dp_comm_s",
-                                "cp_comm_s", "step_time_s")},
+                                "cp_comm_s", "devices_per_node", "tp_spans_nodes", "cp_spans_nodes",
+                                "pp_spans_nodes", "dp_spans_nodes", "step_time_s")},
         "wall_clock_s": wall, "wall_clock_days": wall / 86400, "device_hours": device_s / 3600,
         "price_per_device_hour_usd": price + 0 * wall, "cost_usd": cost, "energy_kwh": energy, "co2e_kg": co2,
         "memory_total_bytes": total, "memory_bytes": cap, "fits": fits,

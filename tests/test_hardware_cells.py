@@ -219,6 +219,11 @@ def test_orin_nano_cells_are_the_original_not_super():
         ("gaudi3", "interconnect_bandwidth_bytes_per_s"),
         # PCIe 4.0 x16 link rate, not stated by the cited NVIDIA sources
         ("rtx-4090", "interconnect_bandwidth_bytes_per_s"),
+        # 400 Gb/s (200 for DGX A100) / 8 bits, one of the system's eight NICs per GPU
+        ("h100-sxm", "internode_bandwidth_bytes_per_s"),
+        ("h200-sxm", "internode_bandwidth_bytes_per_s"),
+        ("b200", "internode_bandwidth_bytes_per_s"),
+        ("a100-sxm-40gb", "internode_bandwidth_bytes_per_s"),
     ],
 )
 def test_derived_or_secondary_cells_are_marked(hardware_id, column):
@@ -417,3 +422,75 @@ def test_every_hardware_id_of_the_inference_measurements_is_in_the_catalog():
     # left out: ambiguous between catalog rows (a100, h100, h100-80gb, jetson-orin-nano), or not a device the
     # catalog models (cerebras-cs-3)
     assert missing == ["a100", "cerebras-cs-3", "h100", "h100-80gb", "jetson-orin-nano"]
+
+
+# ----------------------------------------------------------------------
+# Nodes and the scale-out network (devices_per_node, internode_bandwidth_bytes_per_s), read November 2026
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "hardware_id, per_node, bandwidth",
+    [
+        # NVIDIA DGX BasePOD reference architecture, "Core Components" (docs.nvidia.com/dgx-basepod/...):
+        # DGX H100/H200 "Eight NVIDIA Hopper GPUs", "Four OSFP ports serving eight single-port NVIDIA ConnectX-7
+        # VPI ... up to 400 Gb/s InfiniBand/Ethernet" -> one per GPU, 400 Gb/s / 8 = 50 GB/s each direction
+        ("h100-sxm", 8, 50e9),
+        ("h200-sxm", 8, 50e9),
+        # same page, DGX B200: "Built with eight NVIDIA B200", "4x OSFP ports serving 8x single-port NVIDIA
+        # ConnectX-7 VPI", "Up to 400Gb/s"; four of the ConnectX-7 OSFP serve the compute fabric
+        ("b200", 8, 50e9),
+        # NVIDIA developer blog "Defining AI Innovation with NVIDIA DGX A100" (2020, the 320 GB system of eight
+        # A100 40GB): "eight single-port Mellanox ConnectX-6 200Gb/s HDR InfiniBand ports" -> 25 GB/s per GPU
+        ("a100-sxm-40gb", 8, 25e9),
+        # Intel Gaudi docs, Network Configuration: eight Gaudi 3 per HLS-3 box; "The scale-out bandwidth from
+        # each Gaudi 3 is 3*200Gbps = 75 GB/s in each direction"; Gaudi 2: "3*100Gbps = 37.5 GB/s in each
+        # direction", and habana.ai/products/networking "8x Gaudi2 per node (server)"
+        ("gaudi3", 8, 75e9),
+        ("gaudi2", 8, 37.5e9),
+    ],
+)
+def test_node_and_scale_out_cells(hardware_id, per_node, bandwidth):
+    h = hw(hardware_id)
+    assert h.devices_per_node == per_node
+    assert h.internode_bandwidth_bytes_per_s == bandwidth
+    assert h.internode  # the reference system is named
+    assert "devices_per_node" in h.notes and "internode_bandwidth_bytes_per_s" in h.notes
+
+
+@pytest.mark.parametrize("hardware_id", ["tpu-v4", "tpu-v5p", "a100-sxm-80gb", "h100-pcie", "mi300x", "apple-m2",
+                                         "jetson-agx-orin-64gb", "gh200-120gb"])
+def test_no_scale_out_figure_is_empty_not_zero(hardware_id):
+    h = hw(hardware_id)
+    assert math.isnan(h.devices_per_node) and math.isnan(h.internode_bandwidth_bytes_per_s)
+
+
+def test_every_row_has_both_node_cells_or_says_why_not():
+    df = cm.hardware_table()
+    for _, row in df.iterrows():
+        filled = pd.notna(row["devices_per_node"]), pd.notna(row["internode_bandwidth_bytes_per_s"])
+        assert filled[0] == filled[1], row["id"]  # a node size is only useful with its scale-out figure
+        if filled[0]:
+            assert isinstance(row["internode"], str) and row["internode"].strip(), row["id"]
+        else:
+            assert "internode_bandwidth_bytes_per_s are empty" in row["notes"], row["id"]
+    tpus = df[df["category"] == "tpu"]
+    assert tpus["notes"].str.contains("ICI").all() and tpus["notes"].str.contains("DCN").all()
+
+
+def test_node_fields_are_validated():
+    import dataclasses
+    h100 = hw("h100-sxm")
+    for bad in (2.5, 0, -8):
+        with pytest.raises(ValueError, match="devices_per_node"):
+            dataclasses.replace(h100, devices_per_node=bad)
+    with pytest.raises(ValueError, match="internode_bandwidth_bytes_per_s"):
+        dataclasses.replace(h100, internode_bandwidth_bytes_per_s=0.0)
+
+
+def test_a_catalog_without_the_node_columns_still_loads(tmp_path, catalog_at):
+    df = pd.read_csv(catalog.HARDWARE_CSV, dtype=str, keep_default_na=False)
+    path = tmp_path / "hardware.csv"
+    df["derived_columns"] = df["derived_columns"].str.replace(r";?internode_bandwidth_bytes_per_s", "", regex=True)
+    df.drop(columns=["devices_per_node", "internode_bandwidth_bytes_per_s", "internode"]).to_csv(path, index=False)
+    catalog_at(path)
+    h100 = cm.load_hardware("h100-sxm")
+    assert math.isnan(h100.devices_per_node) and h100.internode == ""

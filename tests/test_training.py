@@ -500,3 +500,136 @@ def test_backlinks_of_the_chart_module():
         obj = getattr(vt, name)
         if callable(obj):
             assert "Defined in :ref:`sec_training`" in (obj.__doc__ or ""), name
+
+
+# ----------------------------------------------------------------------
+# Nodes: NVLink within a server, the scale-out network across servers
+# ----------------------------------------------------------------------
+def _old_step_time(arch, par, hw_id, seq_len, mfu, overlap, beta):
+    """The step time of F.STEP_TIME (every collective on one link), as before nodes existed."""
+    from costmodel import training as T
+    deg = T._degrees(par)
+    hw = cm.load_hardware(hw_id)
+    s = np.array([float(seq_len)])
+    model_tok = T._eval(F.MODEL_FLOPS_PER_TOKEN, arch, N=float(arch.n_active_params), s=s)
+    tokens = F.numeric(F.TOKENS_PER_STEP)(B=deg["B"], m_mb=deg["m_mb"], n_d=deg["n_d"], s=s)
+    t_comp = tokens * model_tok / (par.n_devices * hw.peak_flops("bf16") * mfu)
+    comm = dict(s=s, b_a=2.0, b_w=2.0, b_g=2.0, rho_full=0.0, **deg)
+    return float(T._eval(F.STEP_TIME, arch, t_comp=t_comp, beta_link=beta, omega=float(overlap),
+                         N=float(arch.n_params), **comm)[0])
+
+
+@pytest.mark.parametrize("par", [cm.Parallelism(tensor=8), cm.Parallelism(tensor=4, pipeline=2, micro_batches=6),
+                                 cm.Parallelism(tensor=2, data=4, zero_stage=3), cm.Parallelism(tensor=4, context=2),
+                                 cm.Parallelism(data=8)])
+@pytest.mark.parametrize("overlap", [True, False])
+def test_a_layout_within_one_node_is_unchanged(par, overlap):
+    # 8 devices fit one DGX H100 (8 GPUs): every collective stays on NVLink, bit for bit as before
+    a = cm.load_model("llama-2-13b")
+    st = cm.training_step_time(a, "h100-sxm", 4096, par, mfu=0.5, overlap=overlap).iloc[0]
+    assert not st[["tp_spans_nodes", "cp_spans_nodes", "pp_spans_nodes", "dp_spans_nodes"]].any()
+    assert st["step_time_s"] == _old_step_time(a, par, "h100-sxm", 4096, 0.5, overlap, 900e9 / 2)
+
+
+def test_data_parallel_across_nodes_by_hand():
+    # 64 H100s, tensor parallel 8 inside each DGX H100, data parallel 8 across the 8 servers. DGX H100: eight
+    # single-port ConnectX-7 at 400 Gb/s, one per GPU (NVIDIA DGX BasePOD reference architecture, core
+    # components) = 50 GB/s per GPU and direction; NVLink 4: 900 GB/s both directions = 450 GB/s one way.
+    a = cm.load_model("llama-2-7b")  # 32 layers, D = 4096
+    par = cm.Parallelism(tensor=8, data=8)
+    st = cm.training_step_time(a, "h100-sxm", 4096, par, mfu=0.4, overlap=False).iloc[0]
+    assert st["devices_per_node"] == 8
+    assert st["dp_spans_nodes"] and not st["tp_spans_nodes"]
+    nvlink, ib = 900e9 / 2, 400e9 / 8
+    # gradient all-reduce of the N/8 tensor shard, 16-bit, ring 2 (n-1)/n over the 8 replicas
+    dp = a.n_params / 8 * 2 * 7 / 8 * 2
+    assert st["dp_comm_bytes"] == pytest.approx(dp)
+    assert st["dp_comm_s"] == pytest.approx(dp / ib)
+    # tensor parallel: 4 all-reduces of s D 16-bit values per block, ring 2 (t-1)/t, inside the server
+    tp = 32 * 4 * 2 * 7 / 8 * 4096 * 4096 * 2
+    assert st["tp_comm_s"] == pytest.approx(tp / nvlink)
+    compute = 8 * 4096 * cm.training_flops(a, 1, 4096) / (64 * 989.5e12 * 0.4)
+    assert st["compute_time_s"] == pytest.approx(compute)
+    assert st["step_time_s"] == pytest.approx(compute + tp / nvlink + dp / ib)
+    # the same layout inside one 64-device NVLink domain: the all-reduce at the NVLink rate, as before
+    one = cm.training_step_time(a, "h100-sxm", 4096, par, mfu=0.4, overlap=False, devices_per_node=64).iloc[0]
+    assert not one["dp_spans_nodes"]
+    assert one["step_time_s"] == pytest.approx(compute + tp / nvlink + dp / nvlink)
+    assert one["step_time_s"] == _old_step_time(a, par, "h100-sxm", 4096, 0.4, False, nvlink)
+    # overlapped: only what the scale-out all-reduce takes beyond the compute shows
+    ov = cm.training_step_time(a, "h100-sxm", 4096, par, mfu=0.4).iloc[0]
+    assert ov["step_time_s"] == pytest.approx(compute + tp / nvlink + max(0.0, dp / ib - compute))
+    # a scale-out link as fast as NVLink gives back the single-link step time
+    same = cm.training_step_time(a, "h100-sxm", 4096, par, mfu=0.4, overlap=False,
+                                 internode_bandwidth_bytes_per_s=nvlink).iloc[0]
+    assert same["step_time_s"] == pytest.approx(one["step_time_s"], rel=1e-12)
+
+
+def test_placement_tensor_innermost_then_context_pipeline_data():
+    a = cm.load_model("llama-2-7b")
+    # tensor 16 > 8 GPUs per server: the tensor all-reduces cross servers
+    st = cm.training_step_time(a, "h100-sxm", 4096, cm.Parallelism(tensor=16), mfu=0.4).iloc[0]
+    assert st["tp_spans_nodes"] and st["tp_comm_s"] == pytest.approx(st["tp_comm_bytes"] / 50e9)
+    # tensor 8 fills a server, so pipeline stages sit in different servers; tensor stays on NVLink
+    st = cm.training_step_time(a, "h100-sxm", 4096, cm.Parallelism(tensor=8, pipeline=2, micro_batches=4),
+                               mfu=0.4).iloc[0]
+    assert st["pp_spans_nodes"] and not st["tp_spans_nodes"]
+    assert st["pp_comm_s"] == pytest.approx(st["pp_comm_bytes"] / 50e9)
+    assert st["tp_comm_s"] == pytest.approx(st["tp_comm_bytes"] / 450e9)
+    # tensor 4 x context 2 fill a server; data parallel 2 crosses
+    st = cm.training_step_time(a, "h100-sxm", 4096, cm.Parallelism(tensor=4, context=2, data=2), mfu=0.4).iloc[0]
+    assert not st["cp_spans_nodes"] and st["dp_spans_nodes"]
+    # tensor 3 does not divide the 8 GPUs of a server (12 devices): some tensor groups straddle two servers
+    st = cm.training_step_time(cm.load_model("qwen2-7b"), "h100-sxm", 4096, cm.Parallelism(tensor=4, data=3),
+                               mfu=0.4).iloc[0]
+    assert not st["tp_spans_nodes"] and st["dp_spans_nodes"]
+
+
+def test_a_layout_across_nodes_without_a_scale_out_figure_is_an_error():
+    a = cm.load_model("llama-2-7b")
+    par = cm.Parallelism(tensor=8, data=8)
+    # the catalog names no node for a TPU (ICI spans the pod): the layout is one ICI domain, as before
+    tpu = cm.training_step_time(a, "tpu-v5p", 4096, par, mfu=0.4).iloc[0]
+    assert not tpu["dp_spans_nodes"] and math.isnan(tpu["devices_per_node"])
+    assert tpu["step_time_s"] == _old_step_time(a, par, "tpu-v5p", 4096, 0.4, True, 1200e9 / 2)
+    # given a node size but no scale-out bandwidth, the model says which figure is missing and how to pass it
+    with pytest.raises(ValueError, match=r"hardware 'tpu-v5p' has no published internode_bandwidth_bytes_per_s.*"
+                                         r"TP8 PP1 DP8.*devices_per_node=4.*tensor- and data-parallel traffic.*"
+                                         r"pass internode_bandwidth_bytes_per_s="):
+        cm.training_step_time(a, "tpu-v5p", 4096, par, mfu=0.4, devices_per_node=4)
+    ok = cm.training_step_time(a, "tpu-v5p", 4096, par, mfu=0.4, devices_per_node=4,
+                               internode_bandwidth_bytes_per_s=25e9).iloc[0]
+    assert ok["dp_comm_s"] == pytest.approx(ok["dp_comm_bytes"] / 25e9)
+    # a catalog-style device with a node but no scale-out figure, through training_run too
+    import dataclasses
+    h = dataclasses.replace(cm.load_hardware("h100-sxm"), internode_bandwidth_bytes_per_s=math.nan)
+    with pytest.raises(ValueError, match=r"hardware 'h100-sxm' has no published internode_bandwidth_bytes_per_s.*"
+                                         r"devices_per_node=8: its data-parallel traffic"):
+        cm.training_run(a, h, 1e12, 64, 4096, mfu=0.4, parallelism=cm.Parallelism(tensor=8, data=8),
+                        check_fit=False)
+    # within one node it needs no scale-out figure
+    cm.training_run(a, h, 1e12, 8, 4096, mfu=0.4, parallelism=cm.Parallelism(tensor=8), check_fit=False)
+    with pytest.raises(ValueError, match=r"devices_per_node=2.5 must be a whole number"):
+        cm.training_step_time(a, "h100-sxm", 4096, par, mfu=0.4, devices_per_node=2.5)
+
+
+def test_run_across_nodes_hides_or_exposes_the_data_parallel_traffic():
+    # Llama 3 8B on 64 H100s in data parallelism with ZeRO 3 at 8192 tokens, 8 per DGX H100: the weight
+    # all-gathers and gradient reduce-scatter cross the 50 GB/s ConnectX-7 links but still hide behind compute
+    run = cm.training_run("llama-3-8b", "h100-sxm", 1e12, 64, 8192, mfu=0.4,
+                          parallelism=cm.Parallelism(data=64, zero_stage=3)).iloc[0]
+    assert run["dp_spans_nodes"] and run["devices_per_node"] == 8
+    assert run["dp_comm_s"] == pytest.approx(
+        cm.training_step_time("llama-3-8b", "h100-sxm", 8192, cm.Parallelism(data=64, zero_stage=3),
+                              mfu=0.4).iloc[0]["dp_comm_bytes"] / 50e9)
+    assert run["dp_comm_s"] < run["compute_time_s"] and run["step_time_s"] == pytest.approx(run["compute_time_s"])
+    # Llama 2 7B at 4096 tokens, one sequence per GPU: the plain all-reduce over the network outlasts the
+    # compute, so the step is the all-reduce; on NVLink (a 64-GPU domain) it would hide
+    run = cm.training_run("llama-2-7b", "h100-sxm", 1e12, 64, 4096, mfu=0.4, check_fit=False,
+                          parallelism=cm.Parallelism(data=64)).iloc[0]
+    assert run["dp_comm_s"] > run["compute_time_s"]
+    assert run["step_time_s"] == pytest.approx(run["dp_comm_s"])
+    nv = cm.training_run("llama-2-7b", "h100-sxm", 1e12, 64, 4096, mfu=0.4, check_fit=False, devices_per_node=64,
+                         parallelism=cm.Parallelism(data=64)).iloc[0]
+    assert nv["step_time_s"] == pytest.approx(nv["compute_time_s"])
+    assert run["wall_clock_days"] > nv["wall_clock_days"]
