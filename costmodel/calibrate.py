@@ -2,8 +2,10 @@
 
 ``data/efficiency.csv`` holds one profile per engine (and a ``default``
 fitted on every engine's rows): ``eta_compute``, ``eta_memory``, a fixed
-``layer_overhead_s`` per block and step and a ``link_latency_s`` per
-collective message, with the rows they were fitted on and their
+``layer_overhead_s`` per block and step, a ``link_latency_s`` per
+collective message and ``eta_link``, the achieved fraction of interconnect
+bandwidth (empty for an engine fitted on no multi-device row: the
+interconnect then runs at ``eta_memory``), with the rows they were fitted on and their
 leave-one-group-out error. ``scripts/fit_efficiency.py`` rewrites it from
 ``data/measurements/inference.csv`` with :func:`fit_profile`; users can pass
 their own :class:`~costmodel.inference.EfficiencyProfile` to any inference
@@ -71,8 +73,10 @@ def efficiency_profile(engine: str | None = None, hardware: Hardware | None = No
     if key not in df.index:
         raise ValueError(f"efficiency={engine!r} has no fitted profile; profiles: {', '.join(df.index)}")
     r = df.loc[key]
+    link = r.get("eta_link")
+    link = None if link is None or pd.isna(link) else float(link)
     return EfficiencyProfile(f"fitted:{key}", float(r["eta_compute"]), float(r["eta_memory"]),
-                             float(r["layer_overhead_s"]), float(r["link_latency_s"]), str(r["source"]))
+                             float(r["layer_overhead_s"]), float(r["link_latency_s"]), str(r["source"]), eta_link=link)
 
 
 def _one_hardware(row) -> str | None:
@@ -189,22 +193,31 @@ def _log_errors(rows: pd.DataFrame, profile) -> np.ndarray:
 
 
 def fit_profile(rows: pd.DataFrame, name: str = "fitted"):
-    """Least-squares fit (scipy) of eta_compute, eta_memory, layer_overhead_s and link_latency_s to
+    """Least-squares fit (scipy) of eta_compute, eta_memory, layer_overhead_s, link_latency_s and eta_link to
     ``rows`` (:func:`usable_measurements`), on the log of predicted over
-    measured. Defined in :ref:`sec_validation`."""
+    measured. ``eta_link`` is fitted only where some row splits the model
+    over several devices (otherwise nothing constrains it, and the profile
+    keeps None: the interconnect at ``eta_memory``). Defined in
+    :ref:`sec_validation`."""
     from scipy.optimize import least_squares
 
     from .inference import EfficiencyProfile
 
+    linked = bool((rows.apply(_devices, axis=1) > 1).any()) if len(rows) else False
+
+    def profile(x, source=""):
+        return EfficiencyProfile(name, float(x[0]), float(x[1]), float(x[2]) * 1e-6, float(x[3]) * 1e-6, source,
+                                 eta_link=float(x[4]) if linked else None)
+
     def resid(x):
-        e = _log_errors(rows, EfficiencyProfile(name, x[0], x[1], x[2] * 1e-6, x[3] * 1e-6))
+        e = _log_errors(rows, profile(x))
         return np.where(np.isfinite(e), e, 5.0)
 
-    # overheads in microseconds, so that all four parameters have a similar scale
-    fit = least_squares(resid, x0=[0.6, 0.7, 20.0, 5.0], bounds=([0.02, 0.02, 0.0, 0.0], [1.0, 1.0, 2000.0, 500.0]),
-                        max_nfev=80)
-    return EfficiencyProfile(name, float(fit.x[0]), float(fit.x[1]), float(fit.x[2]) * 1e-6, float(fit.x[3]) * 1e-6,
-                             f"least squares on {len(rows)} published measurements")
+    # overheads in microseconds, so that all parameters have a similar scale; eta_link last, where fitted
+    n = 5 if linked else 4
+    fit = least_squares(resid, x0=[0.6, 0.7, 20.0, 5.0, 0.7][:n],
+                        bounds=([0.02, 0.02, 0.0, 0.0, 0.02][:n], [1.0, 1.0, 2000.0, 500.0, 1.0][:n]), max_nfev=80)
+    return profile(fit.x, f"least squares on {len(rows)} published measurements")
 
 
 def cross_validate(rows: pd.DataFrame, group: str = "model",

@@ -77,12 +77,14 @@ DEFAULT_PREFILL_CHUNK_TOKENS = 8192
 # ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class EfficiencyProfile:
-    """Achieved fractions of peak compute (``eta_compute``) and bandwidth
-    (``eta_memory``, also applied to the interconnect), a fixed overhead per
-    block and step (``layer_overhead_s``: kernel launches, synchronisation,
-    small-matrix inefficiency) and a latency per message of a collective
-    (``link_latency_s``, alpha of the ring formulas). :data:`IDEAL` is 1, 1,
-    0, 0: the ideal bound. Defined in :ref:`sec_inference`."""
+    """Achieved fractions of peak compute (``eta_compute``) and memory
+    bandwidth (``eta_memory``), a fixed overhead per block and step
+    (``layer_overhead_s``: kernel launches, synchronisation, small-matrix
+    inefficiency), a latency per message of a collective (``link_latency_s``,
+    alpha of the ring formulas) and the achieved fraction of the
+    interconnect's bandwidth (``eta_link``; None: ``eta_memory``, as profiles
+    without it assume). :data:`IDEAL` is 1, 1, 0, 0, 1: the ideal bound.
+    Defined in :ref:`sec_inference`."""
 
     name: str
     eta_compute: float
@@ -90,16 +92,25 @@ class EfficiencyProfile:
     layer_overhead_s: float = 0.0
     link_latency_s: float = 0.0
     source: str = ""
+    eta_link: float | None = None
 
     def __post_init__(self):
-        for k in ("eta_compute", "eta_memory"):
+        for k in ("eta_compute", "eta_memory", "eta_link"):
             v = getattr(self, k)
+            if k == "eta_link" and v is None:
+                continue
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
                 raise ValueError(f"efficiency profile {self.name!r}: {k}={v!r} must be in (0, 1]")
         for k in ("layer_overhead_s", "link_latency_s"):
             v = getattr(self, k)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v >= 0 and math.isfinite(v)):
                 raise ValueError(f"efficiency profile {self.name!r}: {k}={v!r} must be a nonnegative number")
+
+    @property
+    def link_efficiency(self) -> float:
+        """The achieved fraction of interconnect bandwidth: ``eta_link``, or
+        ``eta_memory`` where the profile has none."""
+        return self.eta_memory if self.eta_link is None else self.eta_link
 
 
 #: 100 % of peak, no overhead: the ideal bound.
@@ -472,7 +483,8 @@ def _times(s: _Setup, comp, comm, eff: EfficiencyProfile, *, decode: bool):
     for f, m in comp.values():
         tc = f / (pi * eff.eta_compute) if s.compute_dtype else 0.0
         expected = expected + _max(tc, m / (beta * eff.eta_memory))
-    expected = (expected + t_comm_ideal / eff.eta_memory + t_comm_latency + layers * eff.layer_overhead_s) * L.pipeline
+    expected = expected + t_comm_ideal / eff.link_efficiency + t_comm_latency + layers * eff.layer_overhead_s
+    expected = expected * L.pipeline
     return expected, bound, t_cmp, t_mem, t_comm_ideal
 
 

@@ -59,6 +59,29 @@ def test_tensor_parallel_all_reduce_time():
     assert r.memory_time_s == pytest.approx(one.memory_time_s * 4.8e12 / 3.35e12 / 2, rel=0.01)
 
 
+def test_link_efficiency_divides_the_all_reduce_time_only():
+    # Llama-2-70B decode at batch 1 on 2 H100 (as above): the all-reduces move 80 x 2 x (8192 x 2) bytes at
+    # 450 GB/s each way, 5.825 us at 100 %; at eta_link 0.5 they take twice that, so the expected step is
+    # longer by exactly 80 x 2 x 16384 / 450e9 x (1 / 0.5 - 1) s, and the ideal bound does not move
+    def step(eta_link):
+        prof = I.EfficiencyProfile("t", 0.5, 0.8, 1e-5, 2e-6, eta_link=eta_link)
+        return cm.decode("llama-2-70b", "h100-sxm", batch=1, context=128, n_devices=2, efficiency=prof,
+                         memory_fraction=1.0)
+
+    full, half, unset = step(1.0), step(0.5), step(None)
+    assert half.latency_s - full.latency_s == pytest.approx(80 * 2 * 16384 / 450e9 * (1 / 0.5 - 1), rel=1e-9)
+    assert half.bound_latency_s == full.bound_latency_s
+    # a profile without eta_link runs the interconnect at eta_memory, as profiles did before it
+    assert unset.latency_s == pytest.approx(step(0.8).latency_s, rel=1e-12)
+    # one device: no collective, eta_link plays no part
+    one = [cm.decode("llama-2-7b", "h100-sxm", batch=1, context=128,
+                     efficiency=I.EfficiencyProfile("t", 0.5, 0.8, eta_link=e)).latency_s for e in (0.3, 1.0)]
+    assert one[0] == one[1]
+    for bad in (0.0, 1.5, True):
+        with pytest.raises(ValueError, match="eta_link"):
+            I.EfficiencyProfile("t", 0.5, 0.8, eta_link=bad)
+
+
 def test_prefill_computes_logits_for_the_last_token_only():
     # Qwen2-0.5B: V 151,936 x D 896 LM head; 'all' adds 2 x (T - 1) x V x D FLOP
     last = cm.prefill("qwen2-0.5b", "h100-sxm", prompt_tokens=1024, efficiency=IDEAL)
@@ -278,9 +301,11 @@ def test_the_ideal_bound_is_never_beaten(measured):
 
 
 @pytest.mark.parametrize("engine, median_limit, max_limit", [
-    # where the model is today, held-out models (leave one model out); the goal is 10 % and 2x
-    ("llama.cpp", 0.20, 2.0),
-    ("tensorrt-llm", 0.30, 3.5),
+    # just above where the model is today, held-out models (leave one model out), the cv_median_abs_error
+    # and cv_max_ratio scripts/fit_efficiency.py wrote to data/efficiency.csv: llama.cpp 14.1 % and 1.74x,
+    # tensorrt-llm 14.4 % and 2.49x (19.3 % and 2.89x before eta_link); the goal is 10 % and 2x
+    ("llama.cpp", 0.15, 1.8),
+    ("tensorrt-llm", 0.15, 2.6),
 ])
 def test_cross_validated_error(measured, engine, median_limit, max_limit):
     cv = C.cross_validate(measured[measured["engine"] == engine], "model")
@@ -296,6 +321,10 @@ def test_fitted_profiles_are_the_ones_stored():
     assert p.eta_compute == 1
     prof = C.efficiency_profile("llama.cpp")
     assert 0 < prof.eta_memory <= 1 and prof.name == "fitted:llama.cpp"
+    # llama.cpp's rows are all on one device: nothing fits eta_link, so its interconnect runs at eta_memory
+    assert prof.eta_link is None and prof.link_efficiency == prof.eta_memory
+    trt = C.efficiency_profile("tensorrt-llm")
+    assert 0 < trt.eta_link <= 1 and trt.eta_link == table.loc["tensorrt-llm", "eta_link"]
     assert (table["cv_median_abs_error"] > 0).all()
     assert isinstance(pd.read_csv(C.EFFICIENCY_CSV), pd.DataFrame)
 
