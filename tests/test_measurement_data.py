@@ -343,6 +343,23 @@ def test_trtllm_v012_system_total_row():
     assert row["batching"] == "inflight_max_load" and "perf-overview.md" in row["source"]
 
 
+@pytest.mark.parametrize("hardware, dtype, tp, lengths, published", [
+    # docs/source/performance/perf-overview.md (v0.12.0), Mixtral 8x7B rows of the Throughput Measurements table
+    ("h100-sxm", "fp8", "2", ("2048", "2048"), "10479.45"),   # H100 80GB HBM3 / FP8, TP 2
+    ("a100-sxm-80gb", "mixed", "2", ("128", "128"), "5921.41"),  # A100-SXM4-80GB / Mixed, TP 2
+    ("l40s", "fp8", "4", ("2048", "2048"), "3616.30"),        # L40S / FP8, TP 4 (the L40S TP 2 cells are empty)
+])
+def test_trtllm_v012_mixtral_rows(hardware, dtype, tp, lengths, published):
+    row = one(load("inference"), model="mixtral-8x7b-v0.1", hardware=hardware, engine_version="0.12.0",
+              weight_dtype=dtype, tensor_parallel=tp, input_tokens=lengths[0], output_tokens=lengths[1])
+    assert row["metric"] == "output_tokens_per_s_total" and row["unit"] == "token/s"
+    assert float(row["value"]) == pytest.approx(float(published))   # tokens/s as published, already SI
+    assert row["value_as_published"] == f"{float(published):,.2f} tokens/s"
+    assert row["n_devices"] == tp and row["batching"] == "inflight_max_load" and row["batch"] == ""
+    assert row["model_in_catalog"] == "true" and "perf-overview.md" in row["source"] and row["tag"] == "V1"
+    assert (row["kv_dtype"] == "fp8") == (dtype == "fp8")
+
+
 def test_llamacpp_apple_silicon_row():
     # ggml-org/llama.cpp discussion #4167: M2 Ultra (76 GPU cores), Q4_0 TG (tg128) = 94.27 t/s
     df = load("inference")
