@@ -82,6 +82,38 @@ def test_link_efficiency_divides_the_all_reduce_time_only():
             I.EfficiencyProfile("t", 0.5, 0.8, eta_link=bad)
 
 
+def test_expert_efficiency_scales_the_routed_experts_only():
+    # Mixtral 8x7B (config.json): 32 MoE blocks of 8 experts, each a gate, an up (4096 -> 14336) and a down
+    # (14336 -> 4096) matrix, top 2. Decode at batch 1 on one H200: the token touches 2 experts per block, which
+    # read 32 x 2 x 3 x 4096 x 14336 weights and 32 x 2 x 3 x (4096 + 14336) activations (each matmul's input
+    # and output), 2 bytes each in bf16, at 4.8 TB/s x eta_memory 0.8; their 2 x 32 x 2 x 3 x 4096 x 14336 FLOP
+    # at 989.5 TFLOP/s x 0.5 take less (45 us against 5.9 ms). eta_expert x scales both efficiencies of this
+    # component, so its roofline term becomes T_e / x and the step is longer by exactly T_e x (1 / x - 1)
+    m_e = (32 * 2 * 3 * 4096 * 14336 + 32 * 2 * 3 * (4096 + 14336)) * 2
+    f_e = 2 * 32 * 2 * 3 * 4096 * 14336
+    t_e = max(m_e / (4.8e12 * 0.8), f_e / (989.5e12 * 0.5))
+    assert t_e == m_e / (4.8e12 * 0.8)
+
+    def step(model, eta_expert):
+        prof = I.EfficiencyProfile("t", 0.5, 0.8, 1e-5, 2e-6, eta_expert=eta_expert)
+        return cm.decode(model, "h200-sxm", batch=1, context=128, efficiency=prof, memory_fraction=1.0)
+
+    unset = step("mixtral-8x7b-v0.1", None)
+    for x in (0.5, 0.72):
+        r = step("mixtral-8x7b-v0.1", x)
+        assert r.latency_s - unset.latency_s == pytest.approx(t_e * (1 / x - 1), rel=1e-9)
+        # the ideal bound stays at 100 % of peak
+        assert r.bound_latency_s == unset.bound_latency_s
+    # None: the experts at the dense efficiencies, the numbers of profiles without the field, bit for bit
+    assert unset.latency_s == step("mixtral-8x7b-v0.1", 1.0).latency_s
+    # a dense model has no expert component: eta_expert plays no part
+    dense = [step("llama-2-7b", x).latency_s for x in (None, 0.3, 1.0)]
+    assert dense[0] == dense[1] == dense[2]
+    for bad in (0.0, -0.5, 1.5, True, "0.7", math.nan):
+        with pytest.raises(ValueError, match="eta_expert"):
+            I.EfficiencyProfile("t", 0.5, 0.8, eta_expert=bad)
+
+
 def test_prefill_computes_logits_for_the_last_token_only():
     # Qwen2-0.5B: V 151,936 x D 896 LM head; 'all' adds 2 x (T - 1) x V x D FLOP
     last = cm.prefill("qwen2-0.5b", "h100-sxm", prompt_tokens=1024, efficiency=IDEAL)
