@@ -335,11 +335,12 @@ def test_the_ideal_bound_is_never_beaten(measured):
 @pytest.mark.parametrize("engine, median_limit, max_limit", [
     # just above where the model is today, held-out models (leave one model out), the cv_median_abs_error
     # and cv_max_ratio scripts/fit_efficiency.py wrote to data/efficiency.csv: llama.cpp 14.1 % and 1.74x,
-    # tensorrt-llm 18.9 % and 2.49x (14.4 % before the 13 Mixtral 8x7B rows of the v0.12.0 table, which the
-    # step model predicts about 20 % too fast held out and which pull the shared profile slower for the dense
-    # models too: book/validation.md; 19.3 % and 2.89x before eta_link); the goal is 10 % and 2x
+    # tensorrt-llm 15.5 % and 2.49x (18.9 % with the 13 Mixtral 8x7B rows of the v0.12.0 table before
+    # eta_expert, which pulled the shared efficiencies slower for the dense models; 14.4 % before those rows;
+    # 19.3 % and 2.89x before eta_link). The worst is Mixtral held out: no other MoE model fits eta_expert,
+    # so it is predicted about 20 % too fast (book/validation.md). The goal is 10 % and 2x
     ("llama.cpp", 0.15, 1.8),
-    ("tensorrt-llm", 0.20, 2.6),
+    ("tensorrt-llm", 0.16, 2.6),
 ])
 def test_cross_validated_error(measured, engine, median_limit, max_limit):
     cv = C.cross_validate(measured[measured["engine"] == engine], "model")
@@ -359,6 +360,10 @@ def test_fitted_profiles_are_the_ones_stored():
     assert prof.eta_link is None and prof.link_efficiency == prof.eta_memory
     trt = C.efficiency_profile("tensorrt-llm")
     assert 0 < trt.eta_link <= 1 and trt.eta_link == table.loc["tensorrt-llm", "eta_link"]
+    # llama.cpp predicts no mixture-of-experts row: nothing fits eta_expert, its experts run at the dense
+    # efficiencies; TensorRT-LLM's Mixtral rows fit it
+    assert prof.eta_expert is None
+    assert 0 < trt.eta_expert <= 1 and trt.eta_expert == table.loc["tensorrt-llm", "eta_expert"]
     assert (table["cv_median_abs_error"] > 0).all()
     assert isinstance(pd.read_csv(C.EFFICIENCY_CSV), pd.DataFrame)
 
