@@ -28,8 +28,10 @@ import pandas as pd
 from costmodel import calibrate
 from costmodel.viz.inference import residuals_table
 
-#: Median |held-out ratio - 1| per engine (tests/test_inference.py, test_cross_validated_error).
-MEDIAN_LIMIT = {"llama.cpp": 0.15, "tensorrt-llm": 0.20}
+#: Median |held-out ratio - 1| per engine (tests/test_inference.py, test_cross_validated_error): just above
+#: the cv_median_abs_error of data/efficiency.csv, llama.cpp 14.1 %, tensorrt-llm 15.5 % (18.9 % before
+#: eta_expert).
+MEDIAN_LIMIT = {"llama.cpp": 0.15, "tensorrt-llm": 0.16}
 
 
 def _short(row_id: str, width: int = 78) -> str:

@@ -5,7 +5,10 @@ fitted on every engine's rows): ``eta_compute``, ``eta_memory``, a fixed
 ``layer_overhead_s`` per block and step, a ``link_latency_s`` per
 collective message and ``eta_link``, the achieved fraction of interconnect
 bandwidth (empty for an engine fitted on no multi-device row: the
-interconnect then runs at ``eta_memory``), with the rows they were fitted on and their
+interconnect then runs at ``eta_memory``) and ``eta_expert``, the factor on
+both efficiencies of the routed experts (empty for an engine fitted on no
+mixture-of-experts row: the experts then run at the dense efficiencies),
+with the rows they were fitted on and their
 leave-one-group-out error. ``scripts/fit_efficiency.py`` rewrites it from
 ``data/measurements/inference.csv`` with :func:`fit_profile`; users can pass
 their own :class:`~costmodel.inference.EfficiencyProfile` to any inference
@@ -21,7 +24,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from .catalog import DATA_DIR, Hardware, list_hardware, list_models
+from .catalog import DATA_DIR, Hardware, list_hardware, list_models, load_model
 
 __all__ = ["efficiency_profile", "efficiency_table", "usable_measurements", "predictable_measurements", "predict",
            "fit_profile", "cross_validate", "EFFICIENCY_CSV", "NOT_PREDICTED"]
@@ -75,8 +78,11 @@ def efficiency_profile(engine: str | None = None, hardware: Hardware | None = No
     r = df.loc[key]
     link = r.get("eta_link")
     link = None if link is None or pd.isna(link) else float(link)
+    expert = r.get("eta_expert")
+    expert = None if expert is None or pd.isna(expert) else float(expert)
     return EfficiencyProfile(f"fitted:{key}", float(r["eta_compute"]), float(r["eta_memory"]),
-                             float(r["layer_overhead_s"]), float(r["link_latency_s"]), str(r["source"]), eta_link=link)
+                             float(r["layer_overhead_s"]), float(r["link_latency_s"]), str(r["source"]), eta_link=link,
+                             eta_expert=expert)
 
 
 def _one_hardware(row) -> str | None:
@@ -193,30 +199,37 @@ def _log_errors(rows: pd.DataFrame, profile) -> np.ndarray:
 
 
 def fit_profile(rows: pd.DataFrame, name: str = "fitted"):
-    """Least-squares fit (scipy) of eta_compute, eta_memory, layer_overhead_s, link_latency_s and eta_link to
-    ``rows`` (:func:`usable_measurements`), on the log of predicted over
+    """Least-squares fit (scipy) of eta_compute, eta_memory, layer_overhead_s, link_latency_s, eta_link and
+    eta_expert to ``rows`` (:func:`usable_measurements`), on the log of predicted over
     measured. ``eta_link`` is fitted only where some row splits the model
     over several devices (otherwise nothing constrains it, and the profile
-    keeps None: the interconnect at ``eta_memory``). Defined in
-    :ref:`sec_validation`."""
+    keeps None: the interconnect at ``eta_memory``); ``eta_expert`` only
+    where some row is of a model with routed experts (otherwise None: the
+    experts at the dense efficiencies). Defined in :ref:`sec_validation`."""
     from scipy.optimize import least_squares
 
     from .inference import EfficiencyProfile
 
     linked = bool((rows.apply(_devices, axis=1) > 1).any()) if len(rows) else False
+    moe = any(load_model(m).is_moe for m in rows["model"].unique()) if len(rows) else False
+    i_link, i_expert = 4, 4 + linked  # positions in x of the optional parameters fitted
 
     def profile(x, source=""):
         return EfficiencyProfile(name, float(x[0]), float(x[1]), float(x[2]) * 1e-6, float(x[3]) * 1e-6, source,
-                                 eta_link=float(x[4]) if linked else None)
+                                 eta_link=float(x[i_link]) if linked else None,
+                                 eta_expert=float(x[i_expert]) if moe else None)
 
     def resid(x):
         e = _log_errors(rows, profile(x))
         return np.where(np.isfinite(e), e, 5.0)
 
-    # overheads in microseconds, so that all parameters have a similar scale; eta_link last, where fitted
-    n = 5 if linked else 4
-    fit = least_squares(resid, x0=[0.6, 0.7, 20.0, 5.0, 0.7][:n],
-                        bounds=([0.02, 0.02, 0.0, 0.0, 0.02][:n], [1.0, 1.0, 2000.0, 500.0, 1.0][:n]), max_nfev=80)
+    # overheads in microseconds, so that all parameters have a similar scale; eta_link and eta_expert last,
+    # where fitted
+    x0, lo, hi = [0.6, 0.7, 20.0, 5.0], [0.02, 0.02, 0.0, 0.0], [1.0, 1.0, 2000.0, 500.0]
+    for fitted in (linked, moe):
+        if fitted:
+            x0, lo, hi = [*x0, 0.7], [*lo, 0.02], [*hi, 1.0]
+    fit = least_squares(resid, x0=x0, bounds=(lo, hi), max_nfev=80)
     return profile(fit.x, f"least squares on {len(rows)} published measurements")
 
 

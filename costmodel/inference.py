@@ -83,6 +83,10 @@ class EfficiencyProfile:
     inefficiency), a latency per message of a collective (``link_latency_s``,
     alpha of the ring formulas) and the achieved fraction of the
     interconnect's bandwidth (``eta_link``; None: ``eta_memory``, as profiles
+    without it assume). ``eta_expert`` scales both efficiencies of the routed
+    experts alone (few tokens per expert, routing and permutation kernels,
+    scattered weight reads): they run at ``eta_expert * eta_compute`` and
+    ``eta_expert * eta_memory`` (None: at the dense efficiencies, as profiles
     without it assume). :data:`IDEAL` is 1, 1, 0, 0, 1: the ideal bound.
     Defined in :ref:`sec_inference`."""
 
@@ -93,11 +97,12 @@ class EfficiencyProfile:
     link_latency_s: float = 0.0
     source: str = ""
     eta_link: float | None = None
+    eta_expert: float | None = None
 
     def __post_init__(self):
-        for k in ("eta_compute", "eta_memory", "eta_link"):
+        for k in ("eta_compute", "eta_memory", "eta_link", "eta_expert"):
             v = getattr(self, k)
-            if k == "eta_link" and v is None:
+            if k in ("eta_link", "eta_expert") and v is None:
                 continue
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
                 raise ValueError(f"efficiency profile {self.name!r}: {k}={v!r} must be in (0, 1]")
@@ -480,9 +485,12 @@ def _times(s: _Setup, comp, comm, eff: EfficiencyProfile, *, decode: bool):
         t_cmp = sum_f / pi
     bound = _max(_max(t_cmp, t_mem), t_comm_ideal) * L.pipeline
     expected = 0.0
-    for f, m in comp.values():
-        tc = f / (pi * eff.eta_compute) if s.compute_dtype else 0.0
-        expected = expected + _max(tc, m / (beta * eff.eta_memory))
+    for name, (f, m) in comp.items():
+        eta_c, eta_m = eff.eta_compute, eff.eta_memory
+        if name == "experts" and eff.eta_expert is not None:  # None: the dense efficiencies, bit for bit
+            eta_c, eta_m = eta_c * eff.eta_expert, eta_m * eff.eta_expert
+        tc = f / (pi * eta_c) if s.compute_dtype else 0.0
+        expected = expected + _max(tc, m / (beta * eta_m))
     expected = expected + t_comm_ideal / eff.link_efficiency + t_comm_latency + layers * eff.layer_overhead_s
     expected = expected * L.pipeline
     return expected, bound, t_cmp, t_mem, t_comm_ideal

@@ -4,7 +4,8 @@
 
 For each engine with enough predictable rows (and a ``default`` profile over
 all of them), fits eta_compute, eta_memory, layer_overhead_s,
-link_latency_s and eta_link (where some row spans several devices) by least
+link_latency_s, eta_link (where some row spans several devices) and
+eta_expert (where some row is of a mixture-of-experts model) by least
 squares on log(predicted / measured)
 (costmodel.calibrate.fit_profile), then reports the error the way a user
 meets it: leave one model out, fit on the rest, predict the held-out rows.
@@ -42,6 +43,7 @@ def main() -> None:
             "engine": engine, "eta_compute": round(prof.eta_compute, 4), "eta_memory": round(prof.eta_memory, 4),
             "layer_overhead_s": f"{prof.layer_overhead_s:.4g}", "link_latency_s": f"{prof.link_latency_s:.4g}",
             "eta_link": "" if prof.eta_link is None else round(prof.eta_link, 4),
+            "eta_expert": "" if prof.eta_expert is None else round(prof.eta_expert, 4),
             "n_rows": len(sub), "models": ";".join(sorted(sub["model"].unique())),
             "hardware": ";".join(sorted(sub["hw"].unique())),
             "cv_group": "model", "cv_median_abs_error": round(float(np.median(err)), 4),
@@ -51,7 +53,7 @@ def main() -> None:
             "retrieved": datetime.date.today().isoformat(),
         })
         print(engine, out[-1]["eta_compute"], out[-1]["eta_memory"], out[-1]["layer_overhead_s"],
-              out[-1]["link_latency_s"], out[-1]["eta_link"], "CV median", out[-1]["cv_median_abs_error"], "max",
+              out[-1]["link_latency_s"], out[-1]["eta_link"], out[-1]["eta_expert"], "CV median", out[-1]["cv_median_abs_error"], "max",
               out[-1]["cv_max_ratio"])
     with open(C.EFFICIENCY_CSV, "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=list(out[0]), lineterminator="\n")

@@ -82,6 +82,38 @@ def test_link_efficiency_divides_the_all_reduce_time_only():
             I.EfficiencyProfile("t", 0.5, 0.8, eta_link=bad)
 
 
+def test_expert_efficiency_scales_the_routed_experts_only():
+    # Mixtral 8x7B (config.json): 32 MoE blocks of 8 experts, each a gate, an up (4096 -> 14336) and a down
+    # (14336 -> 4096) matrix, top 2. Decode at batch 1 on one H200: the token touches 2 experts per block, which
+    # read 32 x 2 x 3 x 4096 x 14336 weights and 32 x 2 x 3 x (4096 + 14336) activations (each matmul's input
+    # and output), 2 bytes each in bf16, at 4.8 TB/s x eta_memory 0.8; their 2 x 32 x 2 x 3 x 4096 x 14336 FLOP
+    # at 989.5 TFLOP/s x 0.5 take less (45 us against 5.9 ms). eta_expert x scales both efficiencies of this
+    # component, so its roofline term becomes T_e / x and the step is longer by exactly T_e x (1 / x - 1)
+    m_e = (32 * 2 * 3 * 4096 * 14336 + 32 * 2 * 3 * (4096 + 14336)) * 2
+    f_e = 2 * 32 * 2 * 3 * 4096 * 14336
+    t_e = max(m_e / (4.8e12 * 0.8), f_e / (989.5e12 * 0.5))
+    assert t_e == m_e / (4.8e12 * 0.8)
+
+    def step(model, eta_expert):
+        prof = I.EfficiencyProfile("t", 0.5, 0.8, 1e-5, 2e-6, eta_expert=eta_expert)
+        return cm.decode(model, "h200-sxm", batch=1, context=128, efficiency=prof, memory_fraction=1.0)
+
+    unset = step("mixtral-8x7b-v0.1", None)
+    for x in (0.5, 0.72):
+        r = step("mixtral-8x7b-v0.1", x)
+        assert r.latency_s - unset.latency_s == pytest.approx(t_e * (1 / x - 1), rel=1e-9)
+        # the ideal bound stays at 100 % of peak
+        assert r.bound_latency_s == unset.bound_latency_s
+    # None: the experts at the dense efficiencies, the numbers of profiles without the field, bit for bit
+    assert unset.latency_s == step("mixtral-8x7b-v0.1", 1.0).latency_s
+    # a dense model has no expert component: eta_expert plays no part
+    dense = [step("llama-2-7b", x).latency_s for x in (None, 0.3, 1.0)]
+    assert dense[0] == dense[1] == dense[2]
+    for bad in (0.0, -0.5, 1.5, True, "0.7", math.nan):
+        with pytest.raises(ValueError, match="eta_expert"):
+            I.EfficiencyProfile("t", 0.5, 0.8, eta_expert=bad)
+
+
 def test_prefill_computes_logits_for_the_last_token_only():
     # Qwen2-0.5B: V 151,936 x D 896 LM head; 'all' adds 2 x (T - 1) x V x D FLOP
     last = cm.prefill("qwen2-0.5b", "h100-sxm", prompt_tokens=1024, efficiency=IDEAL)
@@ -303,11 +335,12 @@ def test_the_ideal_bound_is_never_beaten(measured):
 @pytest.mark.parametrize("engine, median_limit, max_limit", [
     # just above where the model is today, held-out models (leave one model out), the cv_median_abs_error
     # and cv_max_ratio scripts/fit_efficiency.py wrote to data/efficiency.csv: llama.cpp 14.1 % and 1.74x,
-    # tensorrt-llm 18.9 % and 2.49x (14.4 % before the 13 Mixtral 8x7B rows of the v0.12.0 table, which the
-    # step model predicts about 20 % too fast held out and which pull the shared profile slower for the dense
-    # models too: book/validation.md; 19.3 % and 2.89x before eta_link); the goal is 10 % and 2x
+    # tensorrt-llm 15.5 % and 2.49x (18.9 % with the 13 Mixtral 8x7B rows of the v0.12.0 table before
+    # eta_expert, which pulled the shared efficiencies slower for the dense models; 14.4 % before those rows;
+    # 19.3 % and 2.89x before eta_link). The worst is Mixtral held out: no other MoE model fits eta_expert,
+    # so it is predicted about 20 % too fast (book/validation.md). The goal is 10 % and 2x
     ("llama.cpp", 0.15, 1.8),
-    ("tensorrt-llm", 0.20, 2.6),
+    ("tensorrt-llm", 0.16, 2.6),
 ])
 def test_cross_validated_error(measured, engine, median_limit, max_limit):
     cv = C.cross_validate(measured[measured["engine"] == engine], "model")
@@ -327,6 +360,10 @@ def test_fitted_profiles_are_the_ones_stored():
     assert prof.eta_link is None and prof.link_efficiency == prof.eta_memory
     trt = C.efficiency_profile("tensorrt-llm")
     assert 0 < trt.eta_link <= 1 and trt.eta_link == table.loc["tensorrt-llm", "eta_link"]
+    # llama.cpp predicts no mixture-of-experts row: nothing fits eta_expert, its experts run at the dense
+    # efficiencies; TensorRT-LLM's Mixtral rows fit it
+    assert prof.eta_expert is None
+    assert 0 < trt.eta_expert <= 1 and trt.eta_expert == table.loc["tensorrt-llm", "eta_expert"]
     assert (table["cv_median_abs_error"] > 0).all()
     assert isinstance(pd.read_csv(C.EFFICIENCY_CSV), pd.DataFrame)
 
