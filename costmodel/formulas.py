@@ -651,6 +651,65 @@ STEP_TIME_NODES = (
              + (DP_COMM_BYTES * _x_d + CP_COMM_BYTES * _x_c) / S.beta_node - S.omega * S.t_comp)
 )
 
+# Expert parallelism ------------------------------------------------------------
+# The routed experts of every MoE block are split over n_ep devices taken from
+# the n_d n_c data-parallel replicas (GShard, Lepikhin et al. 2020;
+# DeepSpeed-MoE; Megatron-Core MoE): each holds E / n_ep experts of a block,
+# split by n_t n_p as every weight is. Their state is then a model of
+# N_ex / n_ep parameters replicated over n_d n_c / n_ep devices, which ZeRO
+# shards and the gradient all-reduce spans; the other N - N_ex parameters are
+# as before. With n_ep = 1 each expression below is its predecessor.
+
+#: Routed-expert parameters of the whole model: E experts in each of the L_moe
+#: MoE blocks (router and shared experts excluded: every device holds them).
+ROUTED_EXPERT_PARAMS = S.L_moe * S.E * PER_EXPERT_PARAMS
+
+_experts_alone = {S.N: S.N_ex / S.n_ep, S.n_d: S.n_d / S.n_ep}
+
+#: Weights one device holds with expert parallelism.
+WEIGHT_BYTES_PER_DEVICE_EP = (WEIGHT_BYTES_PER_DEVICE.subs(S.N, S.N - S.N_ex)
+                              + WEIGHT_BYTES_PER_DEVICE.subs(_experts_alone, simultaneous=True))
+#: Gradients one device holds with expert parallelism.
+GRADIENT_BYTES_PER_DEVICE_EP = (GRADIENT_BYTES_PER_DEVICE.subs(S.N, S.N - S.N_ex)
+                                + GRADIENT_BYTES_PER_DEVICE.subs(_experts_alone, simultaneous=True))
+#: Optimizer state one device holds with expert parallelism.
+OPTIMIZER_BYTES_PER_DEVICE_EP = (OPTIMIZER_BYTES_PER_DEVICE.subs(S.N, S.N - S.N_ex)
+                                 + OPTIMIZER_BYTES_PER_DEVICE.subs(_experts_alone, simultaneous=True))
+
+#: Gradient traffic with expert parallelism: the other parameters' over the
+#: n_d n_c replicas, the experts' over the n_d n_c / n_ep that share them.
+DP_COMM_BYTES_EP = DP_COMM_BYTES.subs(S.N, S.N - S.N_ex) + DP_COMM_BYTES.subs(_experts_alone, simultaneous=True)
+
+#: Bytes one device sends per step in the expert all-to-alls: in every MoE
+#: block of its stage, for every micro-batch, the forward pass dispatches its
+#: tokens' k expert copies (B S / n_c tokens, split by n_t under sequence
+#: parallelism, of D values each) to the experts' devices and combines the
+#: results back, and the backward pass does both again for the gradients:
+#: four all-to-alls (GShard, Lepikhin et al. 2020), two more when the forward
+#: is recomputed. Each keeps 1/n_ep of its data and sends the rest.
+EP_COMM_BYTES = (S.L_moe / S.n_p * S.m_mb * (4 + 2 * S.rho_full) * _ring(S.n_ep)
+                 * S.s / S.n_c * S.B / S.n_t**S.sigma_sp * S.k_e * d * S.b_a)
+
+#: 1 when expert-parallel groups span nodes: a group is n_ep data-parallel
+#: replicas, so it lies within a block of n_t n_c n_p n_ep consecutive ranks
+#: (when n_ep > n_d takes context ranks too, that block exceeds the run and
+#: the group counts as crossing whenever the run spans nodes: pessimistic).
+EP_CROSSES_NODES = _crosses_nodes(S.n_t * S.n_c * S.n_p * S.n_ep)
+
+_x_e = EP_CROSSES_NODES
+
+#: :data:`STEP_TIME_NODES` with expert parallelism: the all-to-alls on the
+#: critical path (not overlapped with compute; the tokens wait for them), on
+#: the interconnect when the group is inside a node, else on the scale-out
+#: network; the gradient traffic of :data:`DP_COMM_BYTES_EP`.
+STEP_TIME_EP = (
+    S.t_comp * (S.m_mb + S.n_p - 1) / S.m_mb
+    + (TP_COMM_BYTES * (1 - _x_t) + PP_COMM_BYTES * (1 - _x_p) + EP_COMM_BYTES * (1 - _x_e)) / S.beta_link
+    + (TP_COMM_BYTES * _x_t + PP_COMM_BYTES * _x_p + EP_COMM_BYTES * _x_e) / S.beta_node
+    + sp.Max(0, (DP_COMM_BYTES_EP * (1 - _x_d) + CP_COMM_BYTES * (1 - _x_c)) / S.beta_link
+             + (DP_COMM_BYTES_EP * _x_d + CP_COMM_BYTES * _x_c) / S.beta_node - S.omega * S.t_comp)
+)
+
 
 # ==========================================================================
 # Fine-tuning and scaling laws (sec_finetune). Appended section: fine-tuning

@@ -190,6 +190,8 @@ _TABLE: tuple[Sym, ...] = (
         "training"),
     Sym("beta_node", r"\beta_{node}", "scale-out (inter-node) bandwidth one device sends at (one direction)",
         "byte/s", "", "training"),
+    Sym("N_ex", r"N_{ex}", "routed-expert parameters of the whole model (split over n_ep devices by expert "
+        "parallelism)", "1", "", "training"),
     # ------------------------------------------------------------------
     # fine-tuning and scaling laws (sec_finetune): appended block, kept at the end of the table
     # ------------------------------------------------------------------

@@ -139,6 +139,10 @@ class Parallelism:
     dropout activations by n_t as well (Korthikanti et al. 2022);
     ``micro_batch_size`` (B) sequences per micro-batch and ``micro_batches``
     (m) micro-batches per step, so a step trains B m n_d sequences.
+    ``expert`` (n_ep) splits the routed experts of every MoE block over
+    n_ep devices taken from the n_d n_c data-parallel replicas (GShard,
+    Lepikhin et al. 2020; Megatron-Core MoE), so it must divide
+    data x context; the device count is unchanged.
     Validated at construction: degrees are whole numbers of at least 1.
     Defined in :ref:`sec_training`.
     """
@@ -151,6 +155,7 @@ class Parallelism:
     sequence_parallel: bool = False
     micro_batch_size: int = 1
     micro_batches: int = 1
+    expert: int = 1
 
     def __post_init__(self):
         for f in fields(self):
@@ -169,6 +174,10 @@ class Parallelism:
             elif v > V.MAX_SIZE:
                 raise ValueError(f"Parallelism: {f.name}={v} exceeds the largest accepted value {V.MAX_SIZE:g}")
             object.__setattr__(self, f.name, int(v))
+        if (self.data * self.context) % self.expert:
+            raise ValueError(f"Parallelism: expert={self.expert} must divide data x context = {self.data} x "
+                             f"{self.context} = {self.data * self.context} (the experts are split over "
+                             "data-parallel replicas)")
 
     @property
     def n_devices(self) -> int:
@@ -176,10 +185,12 @@ class Parallelism:
         return self.tensor * self.pipeline * self.data * self.context
 
     def label(self) -> str:
-        """A short name: ``TP8 PP4 DP2`` (CP only when above 1)."""
+        """A short name: ``TP8 PP4 DP2`` (CP and EP only when above 1)."""
         parts = [f"TP{self.tensor}", f"PP{self.pipeline}", f"DP{self.data}"]
         if self.context > 1:
             parts.append(f"CP{self.context}")
+        if self.expert > 1:
+            parts.append(f"EP{self.expert}")
         return " ".join(parts)
 
 
@@ -201,6 +212,12 @@ def _check_layout(arch: Architecture, par: Parallelism, seq_len: np.ndarray) -> 
     if arch.n_kv_heads % par.tensor and par.tensor % arch.n_kv_heads:
         raise ValueError(f"{arch.name}: num_key_value_heads={arch.n_kv_heads} and tensor={par.tensor} must divide "
                          "one another (heads are split, or replicated when fewer than the devices)")
+    if par.expert > 1 and not arch.is_moe:
+        raise ValueError(f"{arch.name} is a dense model (no routed experts): expert={par.expert} needs a "
+                         "mixture of experts")
+    if par.expert > 1 and arch.n_experts % par.expert:
+        raise ValueError(f"{arch.name}: n_experts={arch.n_experts} routed experts per block are not divisible "
+                         f"by expert={par.expert}")
     split = par.context * (par.tensor if par.sequence_parallel else 1)
     bad = np.asarray(seq_len) % split != 0
     if np.any(bad):
@@ -321,19 +338,20 @@ def _degrees(par: Parallelism, data=None) -> dict[str, Any]:
                 n_d=float(par.data) if data is None else data, m_mb=float(par.micro_batches),
                 B=float(par.micro_batch_size), sigma_sp=float(par.sequence_parallel),
                 zeta_o=float(par.zero_stage >= 1), zeta_g=float(par.zero_stage >= 2),
-                zeta_w=float(par.zero_stage >= 3))
+                zeta_w=float(par.zero_stage >= 3), n_ep=float(par.expert))
 
 
 def _memory(arch: Architecture, s, deg: dict, rho, b_w, b_g, b_opt, b_a, p_drop, phi):
     """Bytes per device, by component (validated inputs)."""
     common = {k: deg[k] for k in ("n_t", "n_p", "n_d", "n_c", "zeta_o", "zeta_g", "zeta_w")}
     n = float(arch.n_params)
-    weights = F.numeric(F.WEIGHT_BYTES_PER_DEVICE)(N=n, b_w=b_w, **{k: common[k] for k in
-                                                     F.numeric(F.WEIGHT_BYTES_PER_DEVICE).args if k in common})
-    grads = F.numeric(F.GRADIENT_BYTES_PER_DEVICE)(N=n, b_g=b_g, **{k: common[k] for k in
-                                                     F.numeric(F.GRADIENT_BYTES_PER_DEVICE).args if k in common})
-    opt = F.numeric(F.OPTIMIZER_BYTES_PER_DEVICE)(N=n, b_opt=b_opt, **{k: common[k] for k in
-                                                   F.numeric(F.OPTIMIZER_BYTES_PER_DEVICE).args if k in common})
+    exprs = (F.WEIGHT_BYTES_PER_DEVICE, F.GRADIENT_BYTES_PER_DEVICE, F.OPTIMIZER_BYTES_PER_DEVICE)
+    if deg["n_ep"] > 1:  # expert parallelism; with n_ep = 1 the _EP forms reduce to these
+        exprs = (F.WEIGHT_BYTES_PER_DEVICE_EP, F.GRADIENT_BYTES_PER_DEVICE_EP, F.OPTIMIZER_BYTES_PER_DEVICE_EP)
+        common.update(n_ep=deg["n_ep"], N_ex=_routed_expert_params(arch))
+    weights = F.numeric(exprs[0])(N=n, b_w=b_w, **{k: common[k] for k in F.numeric(exprs[0]).args if k in common})
+    grads = F.numeric(exprs[1])(N=n, b_g=b_g, **{k: common[k] for k in F.numeric(exprs[1]).args if k in common})
+    opt = F.numeric(exprs[2])(N=n, b_opt=b_opt, **{k: common[k] for k in F.numeric(exprs[2]).args if k in common})
     block = dict(s=s, B=deg["B"], n_t=deg["n_t"], n_c=deg["n_c"], sigma_sp=deg["sigma_sp"], rho_full=rho[0],
                  rho_sel=rho[1], b_a=b_a, p_drop=p_drop, phi_fa=phi)
     in_flight = np.minimum(deg["n_p"], deg["m_mb"]) / deg["n_p"]
@@ -345,10 +363,15 @@ def _memory(arch: Architecture, s, deg: dict, rho, b_w, b_g, b_opt, b_a, p_drop,
     return weights, grads, opt, acts
 
 
+def _routed_expert_params(arch: Architecture) -> float:
+    """N_ex: the routed experts' parameters (:data:`costmodel.formulas.ROUTED_EXPERT_PARAMS`)."""
+    return float(arch.count(F.ROUTED_EXPERT_PARAMS))
+
+
 def _layout_columns(par: Parallelism) -> dict[str, Any]:
     return {"layout": par.label(), "tensor": par.tensor, "pipeline": par.pipeline, "data": par.data,
             "context": par.context, "zero_stage": par.zero_stage, "sequence_parallel": par.sequence_parallel,
-            "micro_batch_size": par.micro_batch_size, "micro_batches": par.micro_batches}
+            "micro_batch_size": par.micro_batch_size, "micro_batches": par.micro_batches, "expert": par.expert}
 
 
 def training_memory(arch: ArchLike, hw: HardwareLike, seq_len: ArrayLike, parallelism: Parallelism | None = None, *,
@@ -368,8 +391,12 @@ def training_memory(arch: ArchLike, hw: HardwareLike, seq_len: ArrayLike, parall
     min(pipeline, micro_batches) micro-batches that the first pipeline stage
     holds (1F1B schedule). Not counted: the logits of the last stage, the
     embedding's activations, communication buffers, fragmentation; the
-    parameters are spread evenly over pipeline stages; MoE experts are not
-    expert-parallel. ``seq_len`` and a numeric ``optimizer`` take arrays.
+    parameters are spread evenly over pipeline stages. With ``expert`` (n_ep)
+    above 1 the routed experts' weights, gradients and optimizer state are
+    split by n_ep too (and by tensor x pipeline, as every weight), ZeRO
+    sharding them over the data x context / n_ep replicas that hold the same
+    experts (:data:`costmodel.formulas.WEIGHT_BYTES_PER_DEVICE_EP` and its
+    siblings). ``seq_len`` and a numeric ``optimizer`` take arrays.
     Returns one row per element of their broadcast with each component,
     ``total_bytes``, the device's ``memory_bytes``, ``fits`` and
     ``shortfall_bytes`` (0 when it fits; NaN and ``fits`` False where the
@@ -449,25 +476,30 @@ def _step(arch: Architecture, hw: Hardware, s, deg: dict, rho, mfu_value, pi, be
     tokens_step = F.numeric(F.TOKENS_PER_STEP)(B=deg["B"], m_mb=deg["m_mb"], n_d=deg["n_d"], s=s)
     t_comp = tokens_step * model_tok / (n_dev * pi * mfu_value)
     comm = dict(s=s, b_a=b["b_a"], b_w=b["b_w"], b_g=b["b_g"], rho_full=rho[0], **deg)
-    dp = _eval(F.DP_COMM_BYTES, arch, **{**comm, "N": float(arch.n_params)})
+    ep_on = deg["n_ep"] > 1  # expert parallelism; with n_ep = 1 the _EP forms reduce to the others
+    if ep_on:
+        comm["N_ex"] = _routed_expert_params(arch)
+    dp = _eval(F.DP_COMM_BYTES_EP if ep_on else F.DP_COMM_BYTES, arch, **{**comm, "N": float(arch.n_params)})
+    ep = _eval(F.EP_COMM_BYTES, arch, **comm) if ep_on else 0.0 * t_comp
     tp = _eval(F.TP_COMM_BYTES, arch, **comm)
     pp = _eval(F.PP_COMM_BYTES, arch, **comm)
     cp = _eval(F.CP_COMM_BYTES, arch, **comm)
     known_node = math.isfinite(g_node)
     g = g_node if known_node else n_dev  # no node in the catalog: one domain
-    where = dict(g_node=g, n_dev=n_dev, n_t=deg["n_t"], n_c=deg["n_c"], n_p=deg["n_p"])
+    where = dict(g_node=g, n_dev=n_dev, n_t=deg["n_t"], n_c=deg["n_c"], n_p=deg["n_p"], n_ep=deg["n_ep"])
     cross = {k: np.broadcast_to(F.numeric(e)(**{a: where[a] for a in F.numeric(e).args}), np.shape(t_comp))
              for k, e in (("tp", F.TP_CROSSES_NODES), ("cp", F.CP_CROSSES_NODES), ("pp", F.PP_CROSSES_NODES),
-                          ("dp", F.DP_CROSSES_NODES))}
-    moved = {"tp": tp, "pp": pp, "dp": dp, "cp": cp}
+                          ("dp", F.DP_CROSSES_NODES), ("ep", F.EP_CROSSES_NODES))}
+    moved = {"tp": tp, "pp": pp, "dp": dp, "cp": cp, "ep": ep}
     inside = sum(np.asarray(moved[k]) * (1 - cross[k]) for k in moved)
     across = {k: np.asarray(moved[k]) * cross[k] for k in moved}
     if np.any(inside > 0) and not np.all(np.isfinite(beta)):
         raise ValueError(f"hardware {hw.id!r} has no published interconnect_bandwidth_bytes_per_s, and this layout "
                          "communicates; pass interconnect_bandwidth_bytes_per_s")
-    crossing = [k for k in ("tp", "cp", "pp", "dp") if np.any(across[k] > 0)]
+    crossing = [k for k in ("tp", "cp", "pp", "dp", "ep") if np.any(across[k] > 0)]
     if crossing and not np.all(np.isfinite(beta_node)):
-        names = [{"tp": "tensor", "cp": "context", "pp": "pipeline", "dp": "data"}[k] for k in crossing]
+        names = [{"tp": "tensor", "cp": "context", "pp": "pipeline", "dp": "data", "ep": "expert"}[k]
+                 for k in crossing]
         kinds = "-, ".join(names[:-1]) + ("- and " if len(names) > 1 else "") + names[-1]
         raise ValueError(
             f"hardware {hw.id!r} has no published internode_bandwidth_bytes_per_s, and this layout ({label}) spans "
@@ -475,7 +507,7 @@ def _step(arch: Architecture, hw: Hardware, s, deg: dict, rho, mfu_value, pi, be
             "internode_bandwidth_bytes_per_s= (bytes/s per device, one direction)")
     beta_eff = np.where(np.isfinite(beta), beta, 1.0)  # where unknown nothing moves
     node_eff = np.where(np.isfinite(beta_node), beta_node, 1.0)  # where unknown nothing crosses a node
-    step = _eval(F.STEP_TIME_NODES, arch, t_comp=t_comp, beta_link=beta_eff, beta_node=node_eff, omega=overlap,
+    step = _eval(F.STEP_TIME_EP if ep_on else F.STEP_TIME_NODES, arch, t_comp=t_comp, beta_link=beta_eff, beta_node=node_eff, omega=overlap,
                  N=float(arch.n_params), g_node=g, n_dev=n_dev, **comm)
 
     def seconds(k):
@@ -484,10 +516,11 @@ def _step(arch: Architecture, hw: Hardware, s, deg: dict, rho, mfu_value, pi, be
     return {
         "tokens_per_step": tokens_step, "model_flop_per_token": model_tok, "compute_time_s": t_comp,
         "bubble_fraction": F.numeric(F.PIPELINE_BUBBLE_FRACTION)(n_p=deg["n_p"], m_mb=deg["m_mb"]) + 0 * t_comp,
-        "dp_comm_bytes": dp, "tp_comm_bytes": tp, "pp_comm_bytes": pp, "cp_comm_bytes": cp,
+        "dp_comm_bytes": dp, "tp_comm_bytes": tp, "pp_comm_bytes": pp, "cp_comm_bytes": cp, "ep_comm_bytes": ep,
         "dp_comm_s": seconds("dp"), "tp_comm_s": seconds("tp"), "pp_comm_s": seconds("pp"), "cp_comm_s": seconds("cp"),
+        "ep_comm_s": seconds("ep"),
         "devices_per_node": (g_node if known_node else math.nan) + 0 * t_comp,
-        **{f"{k}_spans_nodes": cross[k] > 0 for k in ("tp", "cp", "pp", "dp")},
+        **{f"{k}_spans_nodes": cross[k] > 0 for k in ("tp", "cp", "pp", "dp", "ep")},
         "step_time_s": step, "n_devices": n_dev,
     }
 
@@ -522,13 +555,20 @@ def training_step_time(arch: ArchLike, hw: HardwareLike, seq_len: ArrayLike, par
     reduce-scatter and all-gathers) and ring-attention key/value chunks,
     hidden behind compute when ``overlap`` (only what exceeds the compute
     time shows); tensor-parallel all-reduces and pipeline sends always on the
-    critical path. The default utilisation was fitted end to end, so it
+    critical path. With ``expert`` (n_ep) above 1, every MoE block does
+    four all-to-alls per micro-batch (dispatch and combine, forward and
+    backward; GShard, Lepikhin et al. 2020) of its tokens' k expert copies,
+    on the critical path (not overlapped with compute), and the experts'
+    gradients are reduced over data x context / n_ep replicas
+    (:data:`costmodel.formulas.STEP_TIME_EP`). The default utilisation was
+    fitted end to end, so it
     already contains the published runs' own bubbles and exposed
     communication.
 
     **Nodes.** Ranks are placed tensor-parallel innermost, then context,
     pipeline and data outermost, ``devices_per_node`` to a node (default:
-    the catalog's reference system, 8 for a DGX). A collective whose groups
+    the catalog's reference system, 8 for a DGX); an expert-parallel group is
+    n_ep data-parallel replicas. A collective whose groups
     span nodes runs at the scale-out bandwidth, per device and direction
     (``internode_bandwidth_bytes_per_s``, default the catalog's), groups
     within a node at the interconnect's: a ring is as fast as its slowest
@@ -741,8 +781,8 @@ def training_run(arch: ArchLike, hw: HardwareLike, tokens: ArrayLike, n_devices:
         "model_flops": t * step["model_flop_per_token"],
         "tokens_per_step": step["tokens_per_step"], "steps": steps,
         **{k: step[k] for k in ("compute_time_s", "bubble_fraction", "tp_comm_s", "pp_comm_s", "dp_comm_s",
-                                "cp_comm_s", "devices_per_node", "tp_spans_nodes", "cp_spans_nodes",
-                                "pp_spans_nodes", "dp_spans_nodes", "step_time_s")},
+                                "cp_comm_s", "ep_comm_s", "devices_per_node", "tp_spans_nodes", "cp_spans_nodes",
+                                "pp_spans_nodes", "dp_spans_nodes", "ep_spans_nodes", "step_time_s")},
         "wall_clock_s": wall, "wall_clock_days": wall / 86400, "device_hours": device_s / 3600,
         "price_per_device_hour_usd": price + 0 * wall, "cost_usd": cost, "energy_kwh": energy, "co2e_kg": co2,
         "memory_total_bytes": total, "memory_bytes": cap, "fits": fits,

@@ -633,3 +633,138 @@ def test_run_across_nodes_hides_or_exposes_the_data_parallel_traffic():
                          parallelism=cm.Parallelism(data=64)).iloc[0]
     assert nv["step_time_s"] == pytest.approx(nv["compute_time_s"])
     assert run["wall_clock_days"] > nv["wall_clock_days"]
+
+
+# ----------------------------------------------------------------------
+# Expert parallelism
+# ----------------------------------------------------------------------
+MIXTRAL = "mixtral-8x7b-v0.1"
+
+
+def test_mixtral_routed_expert_params_from_the_architecture():
+    a = cm.load_model(MIXTRAL)
+    # Mixtral 8x7B (config.json): 32 blocks, all MoE; 8 experts of SwiGLU width 14336 on d_model 4096, no
+    # biases: 3 x 4096 x 14336 = 176,160,768 per expert
+    assert (a.n_layers, a.n_moe_layers, a.n_experts, a.d_model, a.d_ff_expert) == (32, 32, 8, 4096, 14336)
+    assert a.count(F.PER_EXPERT_PARAMS) == 3 * 4096 * 14336 == 176_160_768
+    assert a.count(F.ROUTED_EXPERT_PARAMS) == 32 * 8 * 176_160_768 == 45_097_156_608
+    # the same from the matmul records: the expert_ records' stored copies in the L_moe blocks
+    experts = sum(r.params for r in F.MOE if r.name.startswith("expert_"))
+    assert a.count(S.L_moe * experts) == 45_097_156_608
+    assert a.n_params - 45_097_156_608 == 1_605_636_096  # attention, router, norms, embeddings, LM head
+
+
+def test_mixtral_memory_per_device_with_and_without_expert_parallelism_by_hand():
+    n, n_ex = 46_702_792_704, 45_097_156_608  # Mixtral 8x7B: all parameters, routed experts
+    n_other = n - n_ex  # 1,605,636,096
+    mem = {e: cm.training_memory(MIXTRAL, "h100-sxm", 4096, cm.Parallelism(data=8, zero_stage=1, expert=e)).iloc[0]
+           for e in (1, 8)}
+    # EP 1, ZeRO 1 over 8 replicas: 2 N of bf16 weights, 2 N of gradients, 12 N / 8 of Adam state
+    assert mem[1]["weights_bytes"] == pytest.approx(2 * n, rel=1e-12)  # 93.41 GB
+    assert mem[1]["gradients_bytes"] == pytest.approx(2 * n, rel=1e-12)
+    assert mem[1]["optimizer_bytes"] == pytest.approx(12 * n / 8, rel=1e-12)  # 70.05 GB
+    # EP 8: each device holds one expert of each block, 2 (n_other + n_ex / 8) = 2 x 7,242,780,672 = 14.49 GB of
+    # weights and as much gradient; the expert state has 8 / 8 = 1 replica left to shard over, so Adam state is
+    # 12 (n_other / 8 + n_ex / 8) = 12 n / 8 = 70.05 GB, as before
+    assert mem[8]["weights_bytes"] == pytest.approx(2 * (n_other + n_ex / 8), rel=1e-12)
+    assert mem[8]["weights_bytes"] == pytest.approx(2 * 7_242_780_672, rel=1e-12)
+    assert mem[8]["gradients_bytes"] == pytest.approx(2 * 7_242_780_672, rel=1e-12)
+    assert mem[8]["optimizer_bytes"] == pytest.approx(12 * (n_other / 8 + n_ex / 8), rel=1e-12)
+    assert mem[8]["activations_bytes"] == mem[1]["activations_bytes"]
+    assert mem[1]["total_bytes"] - mem[8]["total_bytes"] == pytest.approx(4 * (n - 7_242_780_672), rel=1e-12)
+    # 16 devices, EP 8: ZeRO 1 shards the experts' state over the 16 / 8 = 2 replicas holding the same experts
+    m16 = cm.training_memory(MIXTRAL, "h100-sxm", 4096, cm.Parallelism(data=16, zero_stage=1, expert=8)).iloc[0]
+    assert m16["optimizer_bytes"] == pytest.approx(12 * (n_other / 16 + n_ex / 8 / 2), rel=1e-12)
+    # ZeRO 3 with tensor 2: every state split by 2 and by the replicas, experts by 8 x (8 / 8)
+    z3 = cm.training_memory(MIXTRAL, "h100-sxm", 4096,
+                            cm.Parallelism(tensor=2, data=8, zero_stage=3, expert=8)).iloc[0]
+    assert z3["weights_bytes"] == pytest.approx(2 * (n_other / (2 * 8) + n_ex / (2 * 8 * 1)), rel=1e-12)
+    assert z3["layout"] == "TP2 PP1 DP8 EP8" and z3["expert"] == 8
+
+
+def test_expert_formulas_reduce_to_the_dense_ones_at_one():
+    for ep, old in ((F.WEIGHT_BYTES_PER_DEVICE_EP, F.WEIGHT_BYTES_PER_DEVICE),
+                    (F.GRADIENT_BYTES_PER_DEVICE_EP, F.GRADIENT_BYTES_PER_DEVICE),
+                    (F.OPTIMIZER_BYTES_PER_DEVICE_EP, F.OPTIMIZER_BYTES_PER_DEVICE),
+                    (F.DP_COMM_BYTES_EP, F.DP_COMM_BYTES)):
+        assert sp.simplify(ep.subs(S.n_ep, 1) - old) == 0
+    assert F.EP_COMM_BYTES.subs(S.n_ep, 1) == 0
+    # the step time at n_ep = 1, numerically, on a layout across nodes (Max and Mod resist simplify)
+    vals = dict(t_comp=0.7, m_mb=4, n_p=2, n_t=4, n_c=2, n_d=8, n_dev=128, g_node=8, beta_link=450e9,
+                beta_node=50e9, omega=1, s=4096, B=1, b_a=2, b_w=2, b_g=2, rho_full=0, sigma_sp=1, zeta_o=1,
+                zeta_g=0, zeta_w=0, N=46.7e9, N_ex=45.1e9, n_ep=1)
+    a = cm.load_model(MIXTRAL).symbols
+    ep, old = F.numeric(F.STEP_TIME_EP), F.numeric(F.STEP_TIME_NODES)
+    assert ep(**{k: vals.get(k, a.get(k)) for k in ep.args}) == pytest.approx(
+        old(**{k: vals.get(k, a.get(k)) for k in old.args}), rel=1e-14)
+
+
+def test_expert_all_to_all_time_by_hand():
+    # Two all-to-alls per MoE layer in the forward pass, dispatching the tokens to their experts' devices and
+    # combining the outputs back (GShard, Lepikhin et al. 2020, arXiv:2006.16668: the MoE layer's AllToAll
+    # dispatch and combine; Megatron-Core MoE's "alltoall" token dispatcher), and their transposes, two more
+    # all-to-alls, in the backward pass: 4 per block and micro-batch. Mixtral 8x7B, one sequence of 4096 tokens per device, k = 2
+    # experts per token, d_model 4096, bf16; each device keeps 1/8 and sends 7/8 of its buffer.
+    per_a2a = 4096 * 2 * 4096 * 2 * 7 / 8  # 58,720,256 bytes
+    assert per_a2a == 58_720_256
+    total = 32 * 4 * per_a2a  # 32 MoE blocks: 7,516,192,768 bytes per step
+    nvlink, ib = 900e9 / 2, 400e9 / 8  # DGX H100: NVLink 4 one way; one 400 Gb/s ConnectX-7 per GPU
+    st = cm.training_step_time(MIXTRAL, "h100-sxm", 4096, cm.Parallelism(data=8, expert=8), mfu=0.4).iloc[0]
+    assert st["ep_comm_bytes"] == pytest.approx(total, rel=1e-12)
+    # the group of 8 data-parallel replicas fills one DGX: NVLink, 16.7 ms, not overlapped with compute
+    assert not st["ep_spans_nodes"] and st["ep_comm_s"] == pytest.approx(total / nvlink, rel=1e-12)
+    assert st["ep_comm_s"] == pytest.approx(0.016703, rel=1e-4)
+    # the expert gradients' all-reduce runs over 8 / 8 = 1 replica (nothing); the rest over 8: 2 (7/8) 2 n_other
+    assert st["dp_comm_bytes"] == pytest.approx(1_605_636_096 * 2 * 7 / 8 * 2, rel=1e-12)
+    assert st["step_time_s"] == pytest.approx(st["compute_time_s"] + total / nvlink, rel=1e-12)
+    # tensor 2 x 8 replicas: the expert group spans 16 ranks, two servers, so the all-to-alls cross the network
+    st = cm.training_step_time(MIXTRAL, "h100-sxm", 4096, cm.Parallelism(tensor=2, data=8, expert=8),
+                               mfu=0.4).iloc[0]
+    assert st["ep_spans_nodes"] and st["ep_comm_s"] == pytest.approx(total / ib, rel=1e-12)
+    assert st["step_time_s"] == pytest.approx(st["compute_time_s"] + st["tp_comm_s"] + total / ib, rel=1e-12)
+    # data 16, EP 8 on two servers: the expert groups stay inside a server, the gradients cross
+    st = cm.training_step_time(MIXTRAL, "h100-sxm", 4096, cm.Parallelism(data=16, expert=8), mfu=0.4).iloc[0]
+    assert not st["ep_spans_nodes"] and st["dp_spans_nodes"]
+    assert st["dp_comm_bytes"] == pytest.approx(1_605_636_096 * 2 * 15 / 16 * 2 + n_ex_over(8) * 2 * 1 / 2 * 2,
+                                                rel=1e-12)
+
+
+def n_ex_over(e):
+    """Mixtral 8x7B's routed-expert parameters on one device of an EP group of e."""
+    return 45_097_156_608 / e
+
+
+def test_expert_parallelism_is_validated():
+    with pytest.raises(ValueError, match=r"Parallelism: expert=3 must divide data x context = 4 x 1 = 4"):
+        cm.Parallelism(data=4, expert=3)
+    with pytest.raises(ValueError, match=r"Parallelism: expert=0 must be at least 1"):
+        cm.Parallelism(expert=0)
+    cm.Parallelism(data=2, context=2, expert=4)  # experts may take context ranks too
+    with pytest.raises(ValueError, match=r"mixtral-8x7b-v0.1: n_experts=8 routed experts per block are not "
+                                         r"divisible by expert=3"):
+        cm.training_memory(MIXTRAL, "h100-sxm", 4096, cm.Parallelism(data=6, expert=3))
+    with pytest.raises(ValueError, match=r"llama-2-7b is a dense model \(no routed experts\): expert=2"):
+        cm.training_step_time("llama-2-7b", "h100-sxm", 4096, cm.Parallelism(data=2, expert=2), mfu=0.4)
+    with pytest.raises(ValueError, match=r"llama-2-7b is a dense model"):
+        cm.training_run("llama-2-7b", "h100-sxm", 1e9, 2, 4096, mfu=0.4,
+                        parallelism=cm.Parallelism(data=2, expert=2), check_fit=False)
+
+
+@pytest.mark.parametrize("par", [cm.Parallelism(data=8, zero_stage=1), cm.Parallelism(tensor=2, data=8, zero_stage=3),
+                                 cm.Parallelism(tensor=8, pipeline=4, micro_batches=8, data=2)])
+def test_expert_one_is_the_model_without_experts_split(par):
+    from costmodel import training as T
+    a = cm.load_model(MIXTRAL)
+    assert par.expert == 1 and "EP" not in par.label()
+    mem = cm.training_memory(a, "h100-sxm", 4096, par).iloc[0]
+    deg = T._degrees(par)
+    common = {k: deg[k] for k in ("n_t", "n_p", "n_d", "n_c", "zeta_o", "zeta_g", "zeta_w")}
+    n = float(a.n_params)
+    for col, expr, b in (("weights_bytes", F.WEIGHT_BYTES_PER_DEVICE, dict(b_w=2.0)),
+                         ("gradients_bytes", F.GRADIENT_BYTES_PER_DEVICE, dict(b_g=2.0)),
+                         ("optimizer_bytes", F.OPTIMIZER_BYTES_PER_DEVICE, dict(b_opt=12.0))):
+        fn = F.numeric(expr)
+        assert mem[col] == fn(N=n, **b, **{k: common[k] for k in fn.args if k in common})
+    st = cm.training_step_time(a, "h100-sxm", 4096, par, mfu=0.4, devices_per_node=par.n_devices).iloc[0]
+    assert st["ep_comm_s"] == 0 and not st["ep_spans_nodes"]
+    assert st["step_time_s"] == _old_step_time(a, par, "h100-sxm", 4096, 0.4, True, 900e9 / 2)
