@@ -711,6 +711,36 @@ STEP_TIME_EP = (
 )
 
 
+# Interleaved pipeline schedule -------------------------------------------------
+# Megatron-LM's interleaved 1F1B schedule (Narayanan et al. 2021, section
+# 2.2.2) gives each device v chunks of L / (n_p v) blocks (virtual stages):
+# the bubble shrinks from (p - 1) to (p - 1)/v micro-batch times, and every
+# micro-batch crosses v times as many stage boundaries, so the pipeline sends
+# grow v-fold. With v = 1 each expression below is its predecessor.
+
+_interleaved = {S.m_mb + S.n_p - 1: S.m_mb + (S.n_p - 1) / S.v_pp,
+                sp.Min(S.n_p - 1, 1): S.v_pp * sp.Min(S.n_p - 1, 1)}
+
+
+def _interleave(expr):
+    """``expr`` under the interleaved schedule: the bubble's p - 1 micro-batch
+    times divided by v, the pipeline sends (the factor min(n_p - 1, 1) that
+    only PP_COMM_BYTES carries) multiplied by v."""
+    return expr.xreplace(_interleaved)
+
+
+#: Fraction of a step idle with v virtual stages per device:
+#: ((p - 1)/v) / (m + (p - 1)/v), the bubble (p - 1)/(v m) of the ideal time
+#: (Narayanan et al. 2021, section 2.2.2).
+PIPELINE_BUBBLE_FRACTION_INTERLEAVED = ((S.n_p - 1) / S.v_pp) / (S.m_mb + (S.n_p - 1) / S.v_pp)
+#: Pipeline sends with v virtual stages per device: v times PP_COMM_BYTES.
+PP_COMM_BYTES_INTERLEAVED = _interleave(PP_COMM_BYTES)
+#: :data:`STEP_TIME_NODES` under the interleaved schedule.
+STEP_TIME_NODES_INTERLEAVED = _interleave(STEP_TIME_NODES)
+#: :data:`STEP_TIME_EP` under the interleaved schedule.
+STEP_TIME_EP_INTERLEAVED = _interleave(STEP_TIME_EP)
+
+
 # ==========================================================================
 # Fine-tuning and scaling laws (sec_finetune). Appended section: fine-tuning
 # and scaling-law expressions go here, at the end of the module, in the

@@ -192,6 +192,8 @@ _TABLE: tuple[Sym, ...] = (
         "byte/s", "", "training"),
     Sym("N_ex", r"N_{ex}", "routed-expert parameters of the whole model (split over n_ep devices by expert "
         "parallelism)", "1", "", "training"),
+    Sym("v_pp", "v", "virtual pipeline stages (model chunks) per device, interleaved 1F1B schedule", "1", "",
+        "training"),
     # ------------------------------------------------------------------
     # fine-tuning and scaling laws (sec_finetune): appended block, kept at the end of the table
     # ------------------------------------------------------------------

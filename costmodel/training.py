@@ -143,6 +143,12 @@ class Parallelism:
     n_ep devices taken from the n_d n_c data-parallel replicas (GShard,
     Lepikhin et al. 2020; Megatron-Core MoE), so it must divide
     data x context; the device count is unchanged.
+    ``virtual_stages`` (v) model chunks per device run Megatron-LM's
+    interleaved 1F1B schedule (Narayanan et al. 2021, section 2.2.2): the
+    bubble shrinks to (p - 1)/(v m) of the ideal time and the pipeline sends
+    grow v-fold; v > 1 needs a pipeline and ``micro_batches`` a multiple of
+    ``pipeline``, and the model's layers must divide into pipeline x v chunks
+    (checked where the model is known).
     Validated at construction: degrees are whole numbers of at least 1.
     Defined in :ref:`sec_training`.
     """
@@ -156,6 +162,7 @@ class Parallelism:
     micro_batch_size: int = 1
     micro_batches: int = 1
     expert: int = 1
+    virtual_stages: int = 1
 
     def __post_init__(self):
         for f in fields(self):
@@ -178,6 +185,13 @@ class Parallelism:
             raise ValueError(f"Parallelism: expert={self.expert} must divide data x context = {self.data} x "
                              f"{self.context} = {self.data * self.context} (the experts are split over "
                              "data-parallel replicas)")
+        if self.virtual_stages > 1 and self.pipeline == 1:
+            raise ValueError(f"Parallelism: virtual_stages={self.virtual_stages} needs pipeline > 1 "
+                             f"(pipeline={self.pipeline}): the interleaved schedule splits pipeline stages")
+        if self.virtual_stages > 1 and self.micro_batches % self.pipeline:
+            raise ValueError(f"Parallelism: virtual_stages={self.virtual_stages} needs micro_batches a multiple "
+                             f"of pipeline (micro_batches={self.micro_batches}, pipeline={self.pipeline}; "
+                             "Megatron-LM's interleaved schedule)")
 
     @property
     def n_devices(self) -> int:
@@ -185,12 +199,14 @@ class Parallelism:
         return self.tensor * self.pipeline * self.data * self.context
 
     def label(self) -> str:
-        """A short name: ``TP8 PP4 DP2`` (CP and EP only when above 1)."""
+        """A short name: ``TP8 PP4 DP2`` (CP, EP and VP, virtual stages, only when above 1)."""
         parts = [f"TP{self.tensor}", f"PP{self.pipeline}", f"DP{self.data}"]
         if self.context > 1:
             parts.append(f"CP{self.context}")
         if self.expert > 1:
             parts.append(f"EP{self.expert}")
+        if self.virtual_stages > 1:
+            parts.append(f"VP{self.virtual_stages}")
         return " ".join(parts)
 
 
@@ -207,6 +223,9 @@ def _check_layout(arch: Architecture, par: Parallelism, seq_len: np.ndarray) -> 
     if arch.n_layers % par.pipeline:
         raise ValueError(f"{arch.name}: num_hidden_layers={arch.n_layers} is not divisible by "
                          f"pipeline={par.pipeline} stages")
+    if arch.n_layers % (par.pipeline * par.virtual_stages):
+        raise ValueError(f"{arch.name}: num_hidden_layers={arch.n_layers} is not divisible by pipeline={par.pipeline}"
+                         f" x virtual_stages={par.virtual_stages} = {par.pipeline * par.virtual_stages} chunks")
     if arch.n_heads % par.tensor:
         raise ValueError(f"{arch.name}: num_attention_heads={arch.n_heads} is not divisible by tensor={par.tensor}")
     if arch.n_kv_heads % par.tensor and par.tensor % arch.n_kv_heads:
@@ -338,7 +357,7 @@ def _degrees(par: Parallelism, data=None) -> dict[str, Any]:
                 n_d=float(par.data) if data is None else data, m_mb=float(par.micro_batches),
                 B=float(par.micro_batch_size), sigma_sp=float(par.sequence_parallel),
                 zeta_o=float(par.zero_stage >= 1), zeta_g=float(par.zero_stage >= 2),
-                zeta_w=float(par.zero_stage >= 3), n_ep=float(par.expert))
+                zeta_w=float(par.zero_stage >= 3), n_ep=float(par.expert), v_pp=float(par.virtual_stages))
 
 
 def _memory(arch: Architecture, s, deg: dict, rho, b_w, b_g, b_opt, b_a, p_drop, phi):
@@ -371,7 +390,8 @@ def _routed_expert_params(arch: Architecture) -> float:
 def _layout_columns(par: Parallelism) -> dict[str, Any]:
     return {"layout": par.label(), "tensor": par.tensor, "pipeline": par.pipeline, "data": par.data,
             "context": par.context, "zero_stage": par.zero_stage, "sequence_parallel": par.sequence_parallel,
-            "micro_batch_size": par.micro_batch_size, "micro_batches": par.micro_batches, "expert": par.expert}
+            "micro_batch_size": par.micro_batch_size, "micro_batches": par.micro_batches, "expert": par.expert,
+            "virtual_stages": par.virtual_stages}
 
 
 def training_memory(arch: ArchLike, hw: HardwareLike, seq_len: ArrayLike, parallelism: Parallelism | None = None, *,
@@ -482,7 +502,8 @@ def _step(arch: Architecture, hw: Hardware, s, deg: dict, rho, mfu_value, pi, be
     dp = _eval(F.DP_COMM_BYTES_EP if ep_on else F.DP_COMM_BYTES, arch, **{**comm, "N": float(arch.n_params)})
     ep = _eval(F.EP_COMM_BYTES, arch, **comm) if ep_on else 0.0 * t_comp
     tp = _eval(F.TP_COMM_BYTES, arch, **comm)
-    pp = _eval(F.PP_COMM_BYTES, arch, **comm)
+    vi = deg["v_pp"] > 1  # interleaved schedule; with v = 1 the _INTERLEAVED forms reduce to the others
+    pp = _eval(F.PP_COMM_BYTES_INTERLEAVED if vi else F.PP_COMM_BYTES, arch, **comm)
     cp = _eval(F.CP_COMM_BYTES, arch, **comm)
     known_node = math.isfinite(g_node)
     g = g_node if known_node else n_dev  # no node in the catalog: one domain
@@ -507,7 +528,10 @@ def _step(arch: Architecture, hw: Hardware, s, deg: dict, rho, mfu_value, pi, be
             "internode_bandwidth_bytes_per_s= (bytes/s per device, one direction)")
     beta_eff = np.where(np.isfinite(beta), beta, 1.0)  # where unknown nothing moves
     node_eff = np.where(np.isfinite(beta_node), beta_node, 1.0)  # where unknown nothing crosses a node
-    step = _eval(F.STEP_TIME_EP if ep_on else F.STEP_TIME_NODES, arch, t_comp=t_comp, beta_link=beta_eff, beta_node=node_eff, omega=overlap,
+    step_expr = F.STEP_TIME_EP if ep_on else F.STEP_TIME_NODES
+    if vi:
+        step_expr = F.STEP_TIME_EP_INTERLEAVED if ep_on else F.STEP_TIME_NODES_INTERLEAVED
+    step = _eval(step_expr, arch, t_comp=t_comp, beta_link=beta_eff, beta_node=node_eff, omega=overlap,
                  N=float(arch.n_params), g_node=g, n_dev=n_dev, **comm)
 
     def seconds(k):
@@ -515,7 +539,9 @@ def _step(arch: Architecture, hw: Hardware, s, deg: dict, rho, mfu_value, pi, be
 
     return {
         "tokens_per_step": tokens_step, "model_flop_per_token": model_tok, "compute_time_s": t_comp,
-        "bubble_fraction": F.numeric(F.PIPELINE_BUBBLE_FRACTION)(n_p=deg["n_p"], m_mb=deg["m_mb"]) + 0 * t_comp,
+        "bubble_fraction": (F.numeric(F.PIPELINE_BUBBLE_FRACTION_INTERLEAVED)(n_p=deg["n_p"], m_mb=deg["m_mb"],
+                                                                              v_pp=deg["v_pp"]) if vi else
+                            F.numeric(F.PIPELINE_BUBBLE_FRACTION)(n_p=deg["n_p"], m_mb=deg["m_mb"])) + 0 * t_comp,
         "dp_comm_bytes": dp, "tp_comm_bytes": tp, "pp_comm_bytes": pp, "cp_comm_bytes": cp, "ep_comm_bytes": ep,
         "dp_comm_s": seconds("dp"), "tp_comm_s": seconds("tp"), "pp_comm_s": seconds("pp"), "cp_comm_s": seconds("cp"),
         "ep_comm_s": seconds("ep"),
@@ -549,7 +575,9 @@ def training_step_time(arch: ArchLike, hw: HardwareLike, seq_len: ArrayLike, par
     Compute: the step's model FLOPs at utilisation ``mfu`` (or ``hfu``, which
     counts the recomputed FLOPs; default :func:`default_mfu`), over the
     devices' dense ``dtype`` peak, stretched by the pipeline bubble
-    (p - 1)/(m + p - 1). Communication over the device's interconnect (half
+    (p - 1)/(m + p - 1), or ((p - 1)/v)/(m + (p - 1)/v) with ``virtual_stages``
+    v above 1, whose pipeline sends are v times as many
+    (:data:`costmodel.formulas.STEP_TIME_NODES_INTERLEAVED`). Communication over the device's interconnect (half
     the catalog's bidirectional figure, or ``interconnect_bandwidth_bytes_per_s``),
     ring algorithms at (n - 1)/n per pass: gradients (all-reduce, or ZeRO's
     reduce-scatter and all-gathers) and ring-attention key/value chunks,

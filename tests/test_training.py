@@ -768,3 +768,79 @@ def test_expert_one_is_the_model_without_experts_split(par):
     st = cm.training_step_time(a, "h100-sxm", 4096, par, mfu=0.4, devices_per_node=par.n_devices).iloc[0]
     assert st["ep_comm_s"] == 0 and not st["ep_spans_nodes"]
     assert st["step_time_s"] == _old_step_time(a, par, "h100-sxm", 4096, 0.4, True, 900e9 / 2)
+
+
+# ----------------------------------------------------------------------
+# Interleaved pipeline schedule (virtual stages)
+# ----------------------------------------------------------------------
+def test_interleaved_bubble_and_sends_by_hand():
+    # Llama 2 7B: 32 layers = 8 stages x 4 chunks of one block each; 8 A100s in one node
+    a = cm.load_model("llama-2-7b")
+    one = cm.Parallelism(pipeline=8, micro_batches=16)
+    four = cm.Parallelism(pipeline=8, micro_batches=16, virtual_stages=4)
+    assert four.label() == "TP1 PP8 DP1 VP4"
+    st1, st4 = (cm.training_step_time(a, "a100-sxm-80gb", 4096, p, mfu=0.5, overlap=False).iloc[0]
+                for p in (one, four))
+    # Narayanan et al. 2021 (arXiv:2104.04473) section 2.2.2: the 1F1B bubble is (p - 1) micro-batch
+    # times against m of useful work, (p - 1)/m = 7/16 of the ideal time; with v chunks per device each
+    # forward and backward is 1/v as long, so the bubble is (p - 1)/(v m) = 7/64 of the ideal time.
+    # As a fraction of the whole step: 7/(16 + 7) = 7/23 and (7/4)/(16 + 7/4) = 7/71.
+    assert st1["bubble_fraction"] == pytest.approx(7 / 23, rel=1e-15)
+    assert st4["bubble_fraction"] == pytest.approx(7 / 71, rel=1e-15)
+    assert st4["compute_time_s"] == st1["compute_time_s"]
+    # no tensor or data parallelism: the step is the stretched compute plus the pipeline sends
+    assert st1["step_time_s"] - st1["pp_comm_s"] == pytest.approx(st1["compute_time_s"] * (1 + 7 / 16), rel=1e-12)
+    assert st4["step_time_s"] - st4["pp_comm_s"] == pytest.approx(st4["compute_time_s"] * (1 + 7 / 64), rel=1e-12)
+    # the same section: communication between stages grows v-fold (each micro-batch crosses v p - 1
+    # chunk boundaries instead of p - 1); per device, m micro-batches x 2 (activations forward,
+    # gradients back) x s D 16-bit values, times v
+    assert st1["pp_comm_bytes"] == 16 * 2 * 4096 * 4096 * 2
+    assert st4["pp_comm_bytes"] == 4 * st1["pp_comm_bytes"]
+    assert st4["pp_comm_s"] == 4 * st1["pp_comm_s"]
+
+
+def test_interleaved_expressions_reduce_to_the_1f1b_ones_at_one_virtual_stage():
+    pairs = [(F.PIPELINE_BUBBLE_FRACTION_INTERLEAVED, F.PIPELINE_BUBBLE_FRACTION),
+             (F.PP_COMM_BYTES_INTERLEAVED, F.PP_COMM_BYTES), (F.STEP_TIME_NODES_INTERLEAVED, F.STEP_TIME_NODES),
+             (F.STEP_TIME_EP_INTERLEAVED, F.STEP_TIME_EP)]
+    for new, old in pairs:
+        assert S.v_pp in new.free_symbols
+        assert sp.simplify(new.subs(S.v_pp, 1) - old) == 0
+    # v enters the step time only through the bubble and the pipeline sends
+    d = sp.simplify(F.STEP_TIME_NODES_INTERLEAVED - F.STEP_TIME_NODES
+                    - S.t_comp * (S.n_p - 1) * (1 / S.v_pp - 1) / S.m_mb
+                    - (S.v_pp - 1) * F.PP_COMM_BYTES * ((1 - F.PP_CROSSES_NODES) / S.beta_link
+                                                        + F.PP_CROSSES_NODES / S.beta_node))
+    assert d == 0
+
+
+@pytest.mark.parametrize("par", [cm.Parallelism(tensor=4, pipeline=2, micro_batches=6),
+                                 cm.Parallelism(tensor=2, pipeline=4, micro_batches=8, virtual_stages=1)])
+def test_one_virtual_stage_is_unchanged(par):
+    # bit for bit the 1F1B step of F.STEP_TIME within one node
+    a = cm.load_model("llama-2-13b")
+    st = cm.training_step_time(a, "h100-sxm", 4096, par, mfu=0.5, overlap=False).iloc[0]
+    assert st["virtual_stages"] == 1 and "VP" not in par.label()
+    assert st["step_time_s"] == _old_step_time(a, par, "h100-sxm", 4096, 0.5, False, 900e9 / 2)
+    assert st["bubble_fraction"] == F.numeric(F.PIPELINE_BUBBLE_FRACTION)(n_p=par.pipeline, m_mb=par.micro_batches)
+
+
+def test_virtual_stages_are_validated():
+    with pytest.raises(ValueError, match=r"Parallelism: virtual_stages=0 must be at least 1"):
+        cm.Parallelism(pipeline=2, micro_batches=2, virtual_stages=0)
+    with pytest.raises(ValueError, match=r"Parallelism: virtual_stages=1.5 must be a whole number"):
+        cm.Parallelism(pipeline=2, micro_batches=2, virtual_stages=1.5)
+    with pytest.raises(ValueError, match=r"virtual_stages=2 needs pipeline > 1 \(pipeline=1\)"):
+        cm.Parallelism(virtual_stages=2)
+    with pytest.raises(ValueError, match=r"virtual_stages=2 needs micro_batches a multiple of pipeline "
+                                         r"\(micro_batches=12, pipeline=8"):
+        cm.Parallelism(pipeline=8, micro_batches=12, virtual_stages=2)
+    # Llama 2 13B: 40 layers do not split into 4 stages x 4 chunks
+    par = cm.Parallelism(pipeline=4, micro_batches=8, virtual_stages=4)
+    pattern = r"llama-2-13b: num_hidden_layers=40 is not divisible by pipeline=4 x virtual_stages=4 = 16 chunks"
+    with pytest.raises(ValueError, match=pattern):
+        cm.training_step_time("llama-2-13b", "h100-sxm", 4096, par, mfu=0.4)
+    with pytest.raises(ValueError, match=pattern):
+        cm.training_memory("llama-2-13b", "h100-sxm", 4096, par)
+    cm.training_step_time("llama-2-13b", "h100-sxm", 4096, cm.Parallelism(pipeline=4, micro_batches=8,
+                                                                          virtual_stages=5), mfu=0.4)
