@@ -76,13 +76,14 @@ def efficiency_profile(engine: str | None = None, hardware: Hardware | None = No
     if key not in df.index:
         raise ValueError(f"efficiency={engine!r} has no fitted profile; profiles: {', '.join(df.index)}")
     r = df.loc[key]
-    link = r.get("eta_link")
-    link = None if link is None or pd.isna(link) else float(link)
-    expert = r.get("eta_expert")
-    expert = None if expert is None or pd.isna(expert) else float(expert)
+
+    def optional(col: str) -> float | None:  # a column an engine may leave empty (or an older table lack)
+        v = r.get(col)
+        return None if v is None or pd.isna(v) else float(v)
+
     return EfficiencyProfile(f"fitted:{key}", float(r["eta_compute"]), float(r["eta_memory"]),
-                             float(r["layer_overhead_s"]), float(r["link_latency_s"]), str(r["source"]), eta_link=link,
-                             eta_expert=expert)
+                             float(r["layer_overhead_s"]), float(r["link_latency_s"]), str(r["source"]),
+                             eta_link=optional("eta_link"), eta_expert=optional("eta_expert"))
 
 
 def _one_hardware(row) -> str | None:

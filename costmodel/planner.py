@@ -23,7 +23,7 @@ from . import _validate as V
 from .cost import cost_per_million_output_tokens, cost_per_million_tokens, energy_per_million_tokens
 from .formats import weight_format
 from .inference import DEFAULT_MEMORY_FRACTION, min_devices, serving_point
-from .prices import _as_date, cheapest_offer
+from .prices import _catalog_date, _offer_or_reason
 
 __all__ = ["PARAMETER_TYPES", "check_parameters", "compare", "cost_table", "export_table", "export_chart"]
 
@@ -67,10 +67,9 @@ def _ids(values, name: str) -> list[str]:
 def _price(hw, price_per_device_hour_usd, date) -> tuple[float, str, str]:
     """(USD per device-hour or NaN, where it came from, why it is missing)."""
     if date is not None:
-        try:
-            offer = cheapest_offer(hw, date)
-        except ValueError as e:  # no offer for the device at that date (compare checked the date)
-            return math.nan, "", f"no price: {e}"
+        offer, reason = _offer_or_reason(hw, date)
+        if offer is None:
+            return math.nan, "", f"no price: {reason}"
         return offer.usd_per_device_hour, offer.row_id, ""
     price = price_per_device_hour_usd.get(hw.id) if isinstance(price_per_device_hour_usd, Mapping) \
         else price_per_device_hour_usd
@@ -109,11 +108,7 @@ def compare(models: Iterable[str] | str, hardware: Iterable[str] | str, *, weigh
         batch = int(V.size("batch", batch, minimum=1, integer=True))
     if n_devices is not None:
         n_devices = int(V.size("n_devices", n_devices, minimum=1, integer=True))
-    if date is not None and price_per_device_hour_usd is not None:
-        raise ValueError(f"price_per_device_hour_usd={price_per_device_hour_usd!r} and date={date!r}: give prices or "
-                         "the date of catalog prices, not both")
-    if date is not None:
-        date = _as_date(date)
+    date = _catalog_date(price_per_device_hour_usd, date)
     rows = []
     for a in archs:
         for hw in hws:

@@ -266,6 +266,25 @@ def cheapest_offer(hardware: Hardware | str, date: Any, *, provider: str | None 
                        str(best["region"]), str(best["pricing_model"]))
 
 
+def _catalog_date(price_per_device_hour_usd: Any, date: Any) -> str | None:
+    """The checked ``date`` of catalog prices for a planner or a sweep (None
+    when not given); given prices and a date together are refused."""
+    if date is not None and price_per_device_hour_usd is not None:
+        raise ValueError(f"price_per_device_hour_usd={price_per_device_hour_usd!r} and date={date!r}: give prices or "
+                         "the date of catalog prices, not both")
+    return None if date is None else _as_date(date)
+
+
+def _offer_or_reason(hardware: Hardware | str, date: str) -> tuple[DeviceOffer | None, str]:
+    """:func:`cheapest_offer` at a checked ``date`` (:func:`_catalog_date`), or
+    None and why where the catalog has no offer for the device then: a table
+    over many devices prices those it can."""
+    try:
+        return cheapest_offer(hardware, date), ""
+    except ValueError as e:
+        return None, str(e)
+
+
 # ----------------------------------------------------------------------
 # Hosted-API prices per token (sec_cost)
 # ----------------------------------------------------------------------

@@ -43,7 +43,7 @@ from .architecture import Architecture
 from .catalog import Hardware
 from .cost import per_million_output_tokens
 from .formats import weight_format
-from .prices import _as_date, cheapest_offer
+from .prices import _catalog_date, _offer_or_reason
 
 __all__ = [
     "COLUMNS",
@@ -126,12 +126,10 @@ def _per_device(name: str, value, hws: list[Hardware], default) -> dict[int, flo
     return out
 
 
-def _dated_price(hw: Hardware, date) -> float:
-    """The cheapest catalog offer for ``hw`` at ``date``, NaN where none."""
-    try:
-        return cheapest_offer(hw, date).usd_per_device_hour
-    except ValueError:  # no offer for the device at that date (the date itself was checked in _plan)
-        return math.nan
+def _dated_price(hw: Hardware, date: str | None) -> float:
+    """The cheapest catalog offer for ``hw`` at ``date``, NaN without a date or an offer."""
+    offer = None if date is None else _offer_or_reason(hw, date)[0]
+    return math.nan if offer is None else offer.usd_per_device_hour
 
 
 @dataclass(frozen=True)
@@ -183,13 +181,8 @@ def _plan(models, hardware, *, batch, prompt_tokens, output_tokens, weight_dtype
         raise ValueError(f"backend={backend!r} must be 'numpy' or 'dask'")
     if backend == "dask":
         _dask()
-    if date is not None and price_per_device_hour_usd is not None:
-        raise ValueError(f"price_per_device_hour_usd={price_per_device_hour_usd!r} and date={date!r}: give prices or "
-                         "the date of catalog prices, not both")
-    if date is not None:
-        date = _as_date(date)
-    prices = _per_device("price_per_device_hour_usd", price_per_device_hour_usd, hws,
-                         lambda h: math.nan if date is None else _dated_price(h, date))
+    date = _catalog_date(price_per_device_hour_usd, date)
+    prices = _per_device("price_per_device_hour_usd", price_per_device_hour_usd, hws, lambda h: _dated_price(h, date))
     powers = _per_device("power_w", power_w, hws, lambda h: h.tdp_w)
     for h in hws:
         I._profile(efficiency, h)  # an unknown engine raises here, before any work
